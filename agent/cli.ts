@@ -1,0 +1,123 @@
+/**
+ * `unlatch-agent <command>`: init, run, rotate-keys. Exit status 0 on success, 1 on a problem
+ * the admin must fix (the message says what), 2 on wrong usage.
+ */
+import { parseArgs } from 'node:util';
+import { startAgent } from './agent.ts';
+import { ConfigError, loadAgentConfig } from './config.ts';
+import { initAgent } from './init.ts';
+import { KeyRing } from './keys.ts';
+
+const USAGE = `Usage: unlatch-agent <command> [options]
+
+Commands:
+  init          create keys, the tenant secret and a config; print the relay entry and the pin
+  run           connect to the relay and serve sessions
+  rotate-keys   roll the encryption key now (the previous one stays valid for the grace period)
+
+Common options:
+  --config FILE   agent config (default: $UNLATCH_AGENT_CONFIG or ./agent.yaml)
+
+init options:
+  --dir DIR --tenant ID --relay-url wss://… --ldap-url ldaps://… (repeatable) --base-dn DN
+  --bind-dn DN --bind-password-file FILE [--ldap-ca-file FILE] [--scope-group DN]
+  --smtp-host HOST [--smtp-port 587] --smtp-from ADDRESS [--smtp-no-tls] [--force]
+`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  const { values } = parseArgs({
+    args: rest,
+    options: {
+      config: { type: 'string' },
+      dir: { type: 'string' },
+      tenant: { type: 'string' },
+      'relay-url': { type: 'string' },
+      'ldap-url': { type: 'string', multiple: true },
+      'base-dn': { type: 'string' },
+      'bind-dn': { type: 'string' },
+      'bind-password-file': { type: 'string' },
+      'ldap-ca-file': { type: 'string' },
+      'scope-group': { type: 'string' },
+      'smtp-host': { type: 'string' },
+      'smtp-port': { type: 'string', default: '587' },
+      'smtp-from': { type: 'string' },
+      'smtp-no-tls': { type: 'boolean', default: false },
+      force: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+  });
+  if (values.help || !command) {
+    process.stdout.write(USAGE);
+    return command ? 0 : 2;
+  }
+  const configPath = values.config ?? process.env['UNLATCH_AGENT_CONFIG'] ?? 'agent.yaml';
+  switch (command) {
+    case 'init': {
+      const missing = ['dir', 'tenant', 'relay-url', 'ldap-url', 'base-dn', 'bind-dn', 'bind-password-file', 'smtp-host', 'smtp-from'].filter(
+        (k) => values[k as keyof typeof values] === undefined,
+      );
+      if (missing.length) {
+        process.stderr.write(`unlatch-agent init: missing ${missing.map((m) => `--${m}`).join(', ')}\n\n${USAGE}`);
+        return 2;
+      }
+      const result = await initAgent({
+        dir: values.dir as string,
+        tenant: values.tenant as string,
+        relayUrl: values['relay-url'] as string,
+        ldapUrls: values['ldap-url'] as string[],
+        baseDN: values['base-dn'] as string,
+        bindDN: values['bind-dn'] as string,
+        bindPasswordFile: values['bind-password-file'] as string,
+        ldapCaFile: values['ldap-ca-file'],
+        scopeGroupDN: values['scope-group'],
+        smtpHost: values['smtp-host'] as string,
+        smtpPort: Number(values['smtp-port']),
+        smtpFrom: values['smtp-from'] as string,
+        smtpRequireTLS: !values['smtp-no-tls'],
+        force: values.force,
+      });
+      process.stdout.write(
+        `Wrote ${result.configPath}\n\n` +
+          `Relay operator: add this under "tenants:" in the relay config:\n${indent(result.relayEntry)}\n` +
+          `Browser policy: pin the agent's signing key:\n  signingKeyPin: ${result.pin}\n`,
+      );
+      return 0;
+    }
+    case 'run': {
+      const config = loadAgentConfig(configPath);
+      const agent = await startAgent(config);
+      const stop = () => void agent.stop().then(() => process.exit(0));
+      process.once('SIGTERM', stop);
+      process.once('SIGINT', stop);
+      return await new Promise<number>(() => undefined);
+    }
+    case 'rotate-keys': {
+      const config = loadAgentConfig(configPath);
+      const ring = await KeyRing.load({ dir: config.keys.dir, tenant: config.tenant, rotateDays: config.keys.rotateDays, graceDays: config.keys.graceDays });
+      const kid = await ring.rotate();
+      process.stdout.write(`New encryption key ${kid}. A running agent picks it up within 30 s, or restart it now.\n`);
+      return 0;
+    }
+    default:
+      process.stderr.write(`unlatch-agent: unknown command "${command}"\n\n${USAGE}`);
+      return 2;
+  }
+}
+
+function indent(text: string): string {
+  return text
+    .trimEnd()
+    .split('\n')
+    .map((l) => `  ${l}`)
+    .join('\n');
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    process.stderr.write(`unlatch-agent: ${err instanceof ConfigError || err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,78 @@
+/**
+ * `unlatch-agent init`: creates the keys and the tenant secret with safe permissions, writes a
+ * commented config, and returns what the relay operator and the browser admin need.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { stringify } from 'yaml';
+import { KeyRing, writePrivate } from './keys.ts';
+
+export interface InitOptions {
+  dir: string;
+  tenant: string;
+  relayUrl: string;
+  ldapUrls: string[];
+  baseDN: string;
+  bindDN: string;
+  /** File holding the service account password (the admin creates it; we never take it on argv). */
+  bindPasswordFile: string;
+  ldapCaFile?: string | undefined;
+  scopeGroupDN?: string | undefined;
+  smtpHost: string;
+  smtpPort: number;
+  smtpFrom: string;
+  smtpRequireTLS: boolean;
+  force?: boolean;
+}
+
+export interface InitResult {
+  configPath: string;
+  pin: string;
+  /** The YAML block the relay operator adds under `tenants:`. */
+  relayEntry: string;
+}
+
+/** The relay stores only this, never the secret. */
+export function secretHash(secret: string): string {
+  return `sha256:${createHash('sha256').update(secret).digest('base64url')}`;
+}
+
+export async function initAgent(o: InitOptions): Promise<InitResult> {
+  const dir = resolve(o.dir);
+  const configPath = join(dir, 'agent.yaml');
+  if (existsSync(configPath) && !o.force) {
+    throw new Error(`${configPath} already exists; pass --force to overwrite the config (keys and secret are kept)`);
+  }
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const secretPath = join(dir, 'tenant.secret');
+  if (!existsSync(secretPath)) writePrivate(secretPath, `${randomBytes(32).toString('base64url')}\n`);
+  const keys = await KeyRing.init({ dir: join(dir, 'keys'), tenant: o.tenant, rotateDays: 180, graceDays: 7 });
+
+  const config = {
+    tenant: o.tenant,
+    relay: { url: o.relayUrl, secret: { file: 'tenant.secret' } },
+    keys: { dir: 'keys', rotateDays: 180, graceDays: 7 },
+    directory: {
+      urls: o.ldapUrls,
+      baseDN: o.baseDN,
+      bindDN: o.bindDN,
+      bindPassword: { file: o.bindPasswordFile },
+      ...(o.ldapCaFile ? { caFile: o.ldapCaFile } : {}),
+      ...(o.scopeGroupDN ? { scopeGroupDN: o.scopeGroupDN } : {}),
+    },
+    gates: { required: 1, email: { codeDigits: 8, ttlSeconds: 600, resendAfterSeconds: 30 } },
+    actions: { reset: true, unlock: true, change: true },
+    smtp: { host: o.smtpHost, port: o.smtpPort, requireTLS: o.smtpRequireTLS, from: o.smtpFrom },
+  };
+  const header = [
+    '# Unlatch agent configuration. Reference: docs/configuration.md',
+    '# Secrets are never written here: tenant.secret and the bind password live in files readable only by the agent.',
+    '# directory.urls: list every DC; the agent prefers the PDC emulator when it can reach it.',
+    '',
+  ].join('\n');
+  writeFileSync(configPath, header + stringify(config), { mode: 0o600 });
+  const secret = readFileSync(secretPath, 'utf8').trim();
+  const relayEntry = stringify([{ id: o.tenant, secretHash: secretHash(secret) }]);
+  return { configPath, pin: await keys.pin(), relayEntry };
+}

@@ -1,0 +1,181 @@
+/**
+ * The agent's key ring: the long-lived signing key (pinned by admins) and the rolling
+ * RSA-OAEP encryption keys. Stored as JSON files readable only by the agent's user (0600 in a
+ * 0700 folder), written atomically so a crash never leaves half a key file.
+ */
+import { randomUUID } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fromBase64Url, toBase64Url } from '../protocol/bytes.ts';
+import { signBundle, signingKeyPin, type BundlePayload } from '../protocol/bundle.ts';
+import {
+  CryptoError,
+  exportPkcs8,
+  exportSpki,
+  generateEncryptionKeyPair,
+  generateSigningKeyPair,
+  importEncryptionPrivateKey,
+  importSigningPrivateKey,
+} from '../protocol/crypto.ts';
+import type { SignedBundle } from '../protocol/envelope.ts';
+
+const DAY_MS = 86_400_000;
+
+interface StoredSigningKey {
+  created: number;
+  pkcs8: string;
+  spki: string;
+}
+
+interface StoredEncryptionKey {
+  kid: string;
+  created: number;
+  /** Clients stop using the key after this; the agent refuses it after this. */
+  notAfter: number;
+  pkcs8: string;
+  spki: string;
+}
+
+export interface KeyRingOptions {
+  dir: string;
+  tenant: string;
+  rotateDays: number;
+  graceDays: number;
+  now?: () => number;
+}
+
+export class KeyRing {
+  private signing!: { key: CryptoKey; spki: Uint8Array<ArrayBuffer> };
+  private encryption: Array<StoredEncryptionKey & { key: CryptoKey }> = [];
+  private readonly now: () => number;
+  private loadedMtime = 0;
+
+  private constructor(private readonly options: KeyRingOptions) {
+    this.now = options.now ?? Date.now;
+  }
+
+  /** Creates the folder and the keys that don't exist yet; returns the ring. */
+  static async init(options: KeyRingOptions): Promise<KeyRing> {
+    mkdirSync(options.dir, { recursive: true, mode: 0o700 });
+    chmodSync(options.dir, 0o700);
+    const now = (options.now ?? Date.now)();
+    if (!existsSync(join(options.dir, 'signing.json'))) {
+      const pair = await generateSigningKeyPair();
+      const stored: StoredSigningKey = {
+        created: now,
+        pkcs8: toBase64Url(await exportPkcs8(pair.privateKey)),
+        spki: toBase64Url(await exportSpki(pair.publicKey)),
+      };
+      writePrivate(join(options.dir, 'signing.json'), stored);
+    }
+    if (!existsSync(join(options.dir, 'encryption.json'))) {
+      writePrivate(join(options.dir, 'encryption.json'), { keys: [await newEncryptionKey(now, options)] });
+    }
+    return KeyRing.load(options);
+  }
+
+  static async load(options: KeyRingOptions): Promise<KeyRing> {
+    const ring = new KeyRing(options);
+    await ring.reload();
+    return ring;
+  }
+
+  async reload(): Promise<void> {
+    const dir = this.options.dir;
+    for (const name of ['signing.json', 'encryption.json']) assertPrivate(join(dir, name));
+    const signing = JSON.parse(readFileSync(join(dir, 'signing.json'), 'utf8')) as StoredSigningKey;
+    const spki = fromBase64Url(signing.spki);
+    this.signing = { key: await importSigningPrivateKey(fromBase64Url(signing.pkcs8)), spki };
+    this.loadedMtime = statSync(join(dir, 'encryption.json')).mtimeMs;
+    const stored = JSON.parse(readFileSync(join(dir, 'encryption.json'), 'utf8')) as { keys: StoredEncryptionKey[] };
+    this.encryption = await Promise.all(
+      stored.keys.map(async (k) => ({ ...k, key: await importEncryptionPrivateKey(fromBase64Url(k.pkcs8)) })),
+    );
+  }
+
+  /** Reloads when `unlatch-agent rotate-keys` changed the file under a running agent; true if it did. */
+  async reloadIfChanged(): Promise<boolean> {
+    if (statSync(join(this.options.dir, 'encryption.json')).mtimeMs === this.loadedMtime) return false;
+    await this.reload();
+    return true;
+  }
+
+  /** base64url SHA-256 of the signing key's SPKI: what admins pin in browser policy. */
+  pin(): Promise<string> {
+    return signingKeyPin(this.signing.spki);
+  }
+
+  /** The newest key that is still valid. */
+  current(): StoredEncryptionKey {
+    const now = this.now();
+    const valid = this.encryption.filter((k) => k.notAfter > now).sort((a, b) => b.created - a.created);
+    if (!valid[0]) throw new Error('no valid encryption key; run `unlatch-agent rotate-keys`');
+    return valid[0];
+  }
+
+  /** True when the current key is older than the rotation period. */
+  rotationDue(): boolean {
+    return this.now() - this.current().created >= this.options.rotateDays * DAY_MS;
+  }
+
+  /**
+   * Adds a new current key. The previous keys stay accepted until the grace period ends, so
+   * sessions in flight (and clients holding the old bundle) keep working.
+   */
+  async rotate(): Promise<string> {
+    const now = this.now();
+    const graceEnd = now + this.options.graceDays * DAY_MS;
+    const kept = this.encryption
+      .filter((k) => k.notAfter > now)
+      .map(({ key: _key, ...k }) => ({ ...k, notAfter: Math.min(k.notAfter, graceEnd) }));
+    const fresh = await newEncryptionKey(now, this.options);
+    writePrivate(join(this.options.dir, 'encryption.json'), { keys: [...kept, fresh] });
+    await this.reload();
+    return fresh.kid;
+  }
+
+  /** The private key for `kid`, or the generic CryptoError when it is unknown or expired. */
+  privateKey(kid: string): CryptoKey {
+    const k = this.encryption.find((e) => e.kid === kid);
+    if (!k || k.notAfter <= this.now()) throw new CryptoError();
+    return k.key;
+  }
+
+  async bundle(): Promise<SignedBundle> {
+    const now = this.now();
+    const current = this.current();
+    const others = this.encryption.filter((k) => k.notAfter > now && k.kid !== current.kid);
+    const payload: BundlePayload = {
+      v: 1,
+      tenant: this.options.tenant,
+      issued: now,
+      keys: [current, ...others].map((k) => ({ kid: k.kid, spki: k.spki, notAfter: k.notAfter })),
+    };
+    return signBundle(payload, this.signing.key, this.signing.spki);
+  }
+}
+
+async function newEncryptionKey(now: number, options: KeyRingOptions): Promise<StoredEncryptionKey> {
+  const pair = await generateEncryptionKeyPair();
+  return {
+    kid: randomUUID(),
+    created: now,
+    notAfter: now + (options.rotateDays + options.graceDays) * DAY_MS,
+    pkcs8: toBase64Url(await exportPkcs8(pair.privateKey)),
+    spki: toBase64Url(await exportSpki(pair.publicKey)),
+  };
+}
+
+/** Writes a file only the owner can read, atomically (temp file + rename). */
+export function writePrivate(path: string, value: unknown): void {
+  const tmp = `${path}.${process.pid}.tmp`;
+  writeFileSync(tmp, typeof value === 'string' ? value : `${JSON.stringify(value, null, 2)}\n`, { mode: 0o600 });
+  renameSync(tmp, path);
+}
+
+/** Refuses to use a secret file others can read: a leak the admin must fix, not ignore. */
+export function assertPrivate(path: string): void {
+  if (process.platform === 'win32') return;
+  const mode = statSync(path).mode & 0o077;
+  if (mode !== 0) throw new Error(`${path} is readable by other users (mode ${(statSync(path).mode & 0o777).toString(8)}); run: chmod 600 ${path}`);
+}

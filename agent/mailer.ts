@@ -1,0 +1,46 @@
+/**
+ * Outgoing mail (one-time codes) through nodemailer over SMTP. Only sends to addresses already
+ * in the directory; the request never supplies an address.
+ */
+import { readFileSync } from 'node:fs';
+import nodemailer, { type Transporter } from 'nodemailer';
+import type { AgentConfig } from './config.ts';
+
+export interface Mailer {
+  sendCode(to: string, code: string, ttlMinutes: number): Promise<void>;
+  close(): void;
+}
+
+export function createMailer(smtp: AgentConfig['smtp'], password: string | undefined): Mailer {
+  const transport: Transporter = nodemailer.createTransport({
+    host: smtp.host,
+    port: smtp.port,
+    secure: smtp.secure,
+    requireTLS: smtp.requireTLS,
+    ignoreTLS: !smtp.secure && !smtp.requireTLS,
+    tls: smtp.caFile ? { ca: readFileSync(smtp.caFile, 'utf8') } : {},
+    ...(smtp.user ? { auth: { user: smtp.user, pass: password ?? '' } } : {}),
+    connectionTimeout: 10_000,
+    greetingTimeout: 10_000,
+    socketTimeout: 20_000,
+    // nodemailer's own logger would print message bodies, which hold codes.
+    logger: false,
+    debug: false,
+  });
+  return {
+    async sendCode(to, code, ttlMinutes) {
+      await transport.sendMail({
+        from: smtp.from,
+        to,
+        subject: 'Your verification code',
+        text:
+          `Your verification code is ${code}\n\n` +
+          `It is valid for ${ttlMinutes} minutes and can be used once.\n` +
+          'If you did not ask to reset your password or unlock your account, tell your help desk.\n',
+      });
+    },
+    close() {
+      transport.close();
+    },
+  };
+}
