@@ -11,7 +11,7 @@ import { Directory } from './directory/index.ts';
 import { directoryPort } from './directory/port.ts';
 import { EventLog } from './events.ts';
 import { OneTimeCodes } from './gates/codes.ts';
-import { domainFromBaseDN } from './gates/decoy.ts';
+import { domainFromBaseDN, mailDomainOf } from './gates/decoy.ts';
 import { Throttle } from './gates/throttle.ts';
 import { KeyRing } from './keys.ts';
 import { RelayLink } from './link.ts';
@@ -78,7 +78,7 @@ export async function startAgent(config: AgentConfig, options: StartAgentOptions
         requiredGates: gates.required,
         codeTtlMinutes: Math.round(gates.email.ttlSeconds / 60),
         resendAfterSeconds: gates.email.resendAfterSeconds,
-        mailDomain: config.smtp.mailDomain ?? domainFromBaseDN(config.directory.baseDN),
+        mailDomain: config.smtp.mailDomain ?? mailDomainOf(config.smtp.from) ?? domainFromBaseDN(config.directory.baseDN),
       },
     },
   });

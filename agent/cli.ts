@@ -5,7 +5,9 @@
 import { parseArgs } from 'node:util';
 import { startAgent } from './agent.ts';
 import { ConfigError, loadAgentConfig } from './config.ts';
+import { EventLog } from './events.ts';
 import { initAgent } from './init.ts';
+import { createLogger } from './log.ts';
 import { KeyRing } from './keys.ts';
 
 const USAGE = `Usage: unlatch-agent <command> [options]
@@ -21,7 +23,7 @@ Common options:
 init options:
   --dir DIR --tenant ID --relay-url wss://… --ldap-url ldaps://… (repeatable) --base-dn DN
   --bind-dn DN --bind-password-file FILE [--ldap-ca-file FILE] [--scope-group DN]
-  --smtp-host HOST [--smtp-port 587] --smtp-from ADDRESS [--smtp-no-tls] [--force]
+  --smtp-host HOST [--smtp-port 587] --smtp-from ADDRESS [--smtp-ca-file FILE] [--smtp-no-tls] [--force]
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -43,6 +45,7 @@ async function main(argv: string[]): Promise<number> {
       'smtp-port': { type: 'string', default: '587' },
       'smtp-from': { type: 'string' },
       'smtp-no-tls': { type: 'boolean', default: false },
+      'smtp-ca-file': { type: 'string' },
       force: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h' },
     },
@@ -76,8 +79,9 @@ async function main(argv: string[]): Promise<number> {
         smtpPort: Number(values['smtp-port']),
         smtpFrom: values['smtp-from'] as string,
         smtpRequireTLS: !values['smtp-no-tls'],
+        smtpCaFile: values['smtp-ca-file'],
         force: values.force,
-      });
+      }, new EventLog(createLogger()));
       process.stdout.write(
         `Wrote ${result.configPath}\n\n` +
           `Relay operator: add this under "tenants:" in the relay config:\n${indent(result.relayEntry)}\n` +

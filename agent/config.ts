@@ -81,7 +81,7 @@ export const AgentConfigSchema = z
         user: z.string().optional(),
         password: secretRef.optional(),
         from: z.string().min(3),
-        mailDomain: z.string().optional().describe('domain shown in decoy hints for unknown users; defaults to the base DN'),
+        mailDomain: z.string().optional().describe('domain shown in decoy hints for unknown users; defaults to the domain of `from`'),
       })
       .strict(),
     sessions: z

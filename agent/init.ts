@@ -6,6 +6,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
+import type { EventLog } from './events.ts';
 import { KeyRing, writePrivate } from './keys.ts';
 
 export interface InitOptions {
@@ -23,6 +24,7 @@ export interface InitOptions {
   smtpPort: number;
   smtpFrom: string;
   smtpRequireTLS: boolean;
+  smtpCaFile?: string | undefined;
   force?: boolean;
 }
 
@@ -38,7 +40,7 @@ export function secretHash(secret: string): string {
   return `sha256:${createHash('sha256').update(secret).digest('base64url')}`;
 }
 
-export async function initAgent(o: InitOptions): Promise<InitResult> {
+export async function initAgent(o: InitOptions, events?: EventLog): Promise<InitResult> {
   const dir = resolve(o.dir);
   const configPath = join(dir, 'agent.yaml');
   if (existsSync(configPath) && !o.force) {
@@ -63,7 +65,13 @@ export async function initAgent(o: InitOptions): Promise<InitResult> {
     },
     gates: { required: 1, email: { codeDigits: 8, ttlSeconds: 600, resendAfterSeconds: 30 } },
     actions: { reset: true, unlock: true, change: true },
-    smtp: { host: o.smtpHost, port: o.smtpPort, requireTLS: o.smtpRequireTLS, from: o.smtpFrom },
+    smtp: {
+      host: o.smtpHost,
+      port: o.smtpPort,
+      requireTLS: o.smtpRequireTLS,
+      from: o.smtpFrom,
+      ...(o.smtpCaFile ? { caFile: o.smtpCaFile } : {}),
+    },
   };
   const header = [
     '# Unlatch agent configuration. Reference: docs/configuration.md',
@@ -74,5 +82,7 @@ export async function initAgent(o: InitOptions): Promise<InitResult> {
   writeFileSync(configPath, header + stringify(config), { mode: 0o600 });
   const secret = readFileSync(secretPath, 'utf8').trim();
   const relayEntry = stringify([{ id: o.tenant, secretHash: secretHash(secret) }]);
-  return { configPath, pin: await keys.pin(), relayEntry };
+  const pin = await keys.pin();
+  events?.emit('OnboardingEventSuccess', { tenant: o.tenant, config: configPath, pin }, 'Unlatch agent onboarded');
+  return { configPath, pin, relayEntry };
 }

@@ -23,3 +23,8 @@ export function domainFromBaseDN(baseDN: string): string {
     .map((part) => part.slice(3))
     .join('.');
 }
+
+/** corp.example from "Unlatch <unlatch@corp.example>": decoys should look like the real addresses. */
+export function mailDomainOf(address: string): string | undefined {
+  return /@([A-Za-z0-9.-]+)>?\s*$/.exec(address)?.[1]?.toLowerCase();
+}

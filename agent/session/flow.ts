@@ -229,6 +229,8 @@ export class SessionFlow {
     if (err instanceof UnlatchError || (err instanceof Error && isErrorCode((err as { code?: unknown }).code))) {
       const code = (err as UnlatchError).code;
       const reason = reasonOf(err);
+      if (code === 'DIRECTORY_UNAVAILABLE') this.deps.events.emit('DirectoryUnavailable', { sid: this.sid, detail: detailOf(err) });
+      if (code === 'ACCESS_DENIED') this.deps.events.emit('DirectoryAccessDenied', { sid: this.sid, detail: detailOf(err) });
       const message =
         err instanceof UnlatchError ? err.message : code === 'POLICY_VIOLATION' && reason ? POLICY_REASON_MESSAGES[reason] : ERROR_CODES[code];
       return { op: 'error', code, ...(reason ? { reason } : {}), message };
@@ -245,6 +247,12 @@ function publicGate(g: Gate): GateView {
 function codeOf(err: unknown): string {
   const code = (err as { code?: unknown } | null)?.code;
   return isErrorCode(code) ? code : 'INTERNAL';
+}
+
+/** The admin-facing detail a DirectoryError carries (never a secret). */
+function detailOf(err: unknown): string | undefined {
+  const detail = (err as { detail?: unknown } | null)?.detail;
+  return typeof detail === 'string' ? detail : undefined;
 }
 
 function reasonOf(err: unknown): PolicyReason | undefined {

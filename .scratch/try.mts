@@ -1,0 +1,10 @@
+import { launchWithExtension, waitForRules } from '/work/main/test/browser/support/browser.ts';
+const b = await launchWithExtension({ policy: { relayUrl: 'ws://127.0.0.1:9', tenant: 'acme', companyName: 'Acme', detectionRules: [{ urlPattern: 'http://127.0.0.1:*/*', textPattern: 'locked', outcome: 'locked' }] } });
+console.log('id', b.extensionId, b.worker.url());
+await waitForRules(b.worker);
+const p = await b.openExtensionPage('options.html');
+p.on('console', (m) => console.log('console', m.text()));
+await p.waitForSelector('#policy-status');
+console.log(await p.locator('main').innerText());
+await p.screenshot({ path: '/tmp/options.png', fullPage: true });
+await b.close();

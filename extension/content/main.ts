@@ -1,0 +1,72 @@
+/**
+ * The content script, injected into every http(s) page (see docs/extension.md for why) and
+ * built to cost next to nothing where it has no business: one storage read, then a URL test
+ * against the detection rules, and it is gone unless the page is a known sign-in page.
+ * No framework, no polyfill: MV3's `chrome.*` returns promises, Firefox has `browser.*`.
+ */
+import type { ContentToBackground } from '../lib/messages.ts';
+import { rulesForUrl, type DetectionRule } from '../lib/rules.ts';
+import { RULES_KEY } from '../lib/storage-keys.ts';
+import { showBanner } from './banner.ts';
+import { detect, readUser, type Detection } from './scan.ts';
+
+interface Api {
+  storage: { local: { get(key: string): Promise<Record<string, unknown>> } };
+  runtime: { sendMessage(message: ContentToBackground): Promise<unknown> };
+  i18n: { getMessage(key: string): string };
+}
+
+const g = globalThis as unknown as { browser?: Api; chrome?: Api };
+const api = (g.browser ?? g.chrome) as Api;
+
+/** How long a page that matched by URL is watched for its message to appear (SPAs). */
+const WATCH_MS = 10 * 60_000;
+const RESCAN_MS = 400;
+
+const KEYS = {
+  expired: ['bannerExpired', 'bannerActionChange'],
+  must_change: ['bannerMustChange', 'bannerActionChange'],
+  locked: ['bannerLocked', 'bannerActionUnlock'],
+} as const;
+
+async function main(): Promise<void> {
+  const stored = (await api.storage.local.get(RULES_KEY))[RULES_KEY];
+  if (!Array.isArray(stored)) return;
+  const rules = rulesForUrl(stored as DetectionRule[], location.href);
+  if (rules.length === 0) return;
+
+  let shown = false;
+  const show = (hit: Detection) => {
+    shown = true;
+    const [message, action] = KEYS[hit.outcome];
+    showBanner(
+      hit.outcome,
+      { message: api.i18n.getMessage(message), action: api.i18n.getMessage(action), dismiss: api.i18n.getMessage('bannerDismiss'), label: api.i18n.getMessage('extName') },
+      () => {
+        // Read the user name when clicked: it may have been typed after the banner appeared.
+        const user = readUser(document, hit.rule.userField);
+        void api.runtime.sendMessage({ type: 'content:open-reset', outcome: hit.outcome, ...(user ? { user } : {}) });
+      },
+    );
+  };
+
+  const first = detect(rules, document);
+  if (first) return show(first);
+
+  // Single-page sign-ins render their errors later: rescan on changes, at most every RESCAN_MS.
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const observer = new MutationObserver(() => {
+    timer ??= setTimeout(() => {
+      timer = undefined;
+      const hit = shown ? undefined : detect(rules, document);
+      if (hit) {
+        observer.disconnect();
+        show(hit);
+      }
+    }, RESCAN_MS);
+  });
+  observer.observe(document.documentElement, { childList: true, subtree: true, characterData: true });
+  setTimeout(() => observer.disconnect(), WATCH_MS);
+}
+
+void main().catch(() => undefined);

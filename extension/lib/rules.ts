@@ -1,0 +1,57 @@
+/**
+ * Detection rules: which sign-in pages say "password expired", "must change password" or
+ * "account locked". Pure data and string logic only: the content script bundles this file, so
+ * it must stay tiny and free of DOM or extension APIs (the DOM half is content/scan.ts).
+ */
+
+export const OUTCOMES = ['expired', 'must_change', 'locked'] as const;
+export type Outcome = (typeof OUTCOMES)[number];
+
+export interface DetectionRule {
+  /** Glob over the whole URL without its fragment; `*` matches any run of characters. */
+  urlPattern: string;
+  /** Case-insensitive regular expression the visible text must contain. */
+  textPattern?: string;
+  /** CSS selector that must match; with textPattern, only text inside the matches counts. */
+  selector?: string;
+  outcome: Outcome;
+  /** CSS selector of the user-name input (or an element showing the user name). */
+  userField?: string;
+}
+
+/** Glob → anchored, case-insensitive RegExp; everything but `*` is literal. */
+export function globToRegExp(glob: string): RegExp {
+  const body = glob
+    .split('*')
+    .map((part) => part.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&'))
+    .join('.*');
+  return new RegExp(`^${body}$`, 'i');
+}
+
+/** The URL as rules see it: without the fragment, which never reaches a server anyway. */
+export function ruleUrl(href: string): string {
+  const hash = href.indexOf('#');
+  return hash < 0 ? href : href.slice(0, hash);
+}
+
+/** Rules whose urlPattern matches; an invalid pattern simply never matches. */
+export function rulesForUrl(rules: readonly DetectionRule[], href: string): DetectionRule[] {
+  const url = ruleUrl(href);
+  return rules.filter((r) => {
+    try {
+      return globToRegExp(r.urlPattern).test(url);
+    } catch {
+      return false;
+    }
+  });
+}
+
+/** Compiles a rule's text pattern; undefined when it has none or it does not compile. */
+export function textRegExp(rule: DetectionRule): RegExp | undefined {
+  if (!rule.textPattern) return undefined;
+  try {
+    return new RegExp(rule.textPattern, 'i');
+  } catch {
+    return undefined;
+  }
+}
