@@ -45,6 +45,8 @@ export function fromBase64Url(text: string): Uint8Array<ArrayBuffer> {
   const binary = atob(text.replace(/-/g, '+').replace(/_/g, '/'));
   const out = new Uint8Array(binary.length);
   for (let i = 0; i < binary.length; i++) out[i] = binary.charCodeAt(i);
+  // atob ignores leftover bits in the last character; canonical only, so one value has one text.
+  if (toBase64Url(out) !== text) throw new TypeError('invalid base64url');
   return out;
 }
 

@@ -60,8 +60,8 @@ function bad(field: string): never {
   throw new UnlatchError('BAD_REQUEST', `The request field "${field}" is missing or invalid.`);
 }
 
-function object(value: unknown, keys: readonly string[]): Obj {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) bad('op');
+function object(value: unknown, keys: readonly string[], field = 'op'): Obj {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) bad(field);
   for (const k of Object.keys(value)) if (!keys.includes(k)) bad(k);
   return value as Obj;
 }
@@ -89,8 +89,8 @@ export function parseClientMessage(value: unknown): ClientMessage {
   switch (op) {
     case 'start': {
       const o = object(value, ['op', 'action', 'user']);
-      // Control characters never belong in a user id and would only help injection attempts.
-      return { op, action: oneOf(o, 'action', ACTIONS), user: str(o, 'user', MAX_USER_ID, /^[^\u0000-\u001f\u007f]+$/) };
+      // Control characters (C0 and C1) never belong in a user id and would only help injection attempts.
+      return { op, action: oneOf(o, 'action', ACTIONS), user: str(o, 'user', MAX_USER_ID, /^[^\u0000-\u001f\u007f-\u009f]+$/) };
     }
     case 'gate.send': {
       const o = object(value, ['op', 'gate']);
@@ -117,7 +117,7 @@ export function parseClientMessage(value: unknown): ClientMessage {
 }
 
 function policy(value: unknown): PasswordPolicyView {
-  const o = object(value, ['minLength', 'complexity', 'historyLength', 'minAgeSeconds', 'maxAgeSeconds']);
+  const o = object(value, ['minLength', 'complexity', 'historyLength', 'minAgeSeconds', 'maxAgeSeconds'], 'policy');
   if (typeof o['complexity'] !== 'boolean') bad('policy.complexity');
   return {
     minLength: int(o, 'minLength', 0, 1024),
@@ -129,7 +129,7 @@ function policy(value: unknown): PasswordPolicyView {
 }
 
 function gate(value: unknown): GateView {
-  const o = object(value, ['id', 'method', 'hint']);
+  const o = object(value, ['id', 'method', 'hint'], 'gates');
   return { id: str(o, 'id', 32, GATE_ID), method: oneOf(o, 'method', GATE_METHODS), hint: str(o, 'hint', 256) };
 }
 

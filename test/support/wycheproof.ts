@@ -198,3 +198,29 @@ export async function checkGroup<T extends WycheproofCase>(
     throw new Error(`${failures.length} of ${tests.length} case(s) failed:\n  ${failures.join('\n  ')}`);
   }
 }
+
+/**
+ * A mocha `describe` over one vector file. If the file cannot be read, the suite still appears
+ * with one failing test that says why, instead of aborting the whole mocha run.
+ */
+export function describeVectors<F extends WycheproofFile<WycheproofGroup<WycheproofCase>>>(
+  file: string,
+  load: (file: string) => F,
+  title: (vectors: F) => string,
+  body: (vectors: F) => void,
+): void {
+  let vectors: F;
+  try {
+    vectors = load(file);
+  } catch (err) {
+    describe(`Wycheproof ${file}`, function () {
+      it('reads the vector file', function () {
+        throw err;
+      });
+    });
+    return;
+  }
+  describe(title(vectors), function () {
+    body(vectors);
+  });
+}

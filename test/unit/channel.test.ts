@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { fromBase64Url, randomBytes, toBase64Url, utf8 } from '../../protocol/bytes.ts';
 import { PAD_BLOCK, SealedChannel } from '../../protocol/channel.ts';
-import { aesGcmOpen, aesGcmSeal, CryptoError, GCM_TAG_BYTES, importAesKey } from '../../protocol/crypto.ts';
+import { aesGcmOpen, aesGcmSeal, CryptoError, GCM_TAG_BYTES, importAesKey, useSubtle } from '../../protocol/crypto.ts';
 
 const TENANT = 'acme';
 const GENERIC = new CryptoError();
@@ -274,13 +274,35 @@ describe('SealedChannel', function () {
   });
 
   describe('concurrency', function () {
-    it('concurrent seals come out in sequence order', async function () {
+    it('concurrent seals come out in sequence order, even when the first encryptions are slowest', async function () {
       const { client, agent } = await pair();
-      // Sent as each seal resolves, the way a caller does; big payloads first, so a seal that
-      // finished early would overtake the one before it.
-      const messages = Array.from({ length: 40 }, (_, i) => ({ i, filler: 'z'.repeat(i < 4 ? 2_000_000 : (i * 997) % 3000) }));
+      // A SubtleCrypto whose first four encryptions take longest: if a later seal could
+      // overtake an earlier one, the frames would be sent out of order. Sent as each seal
+      // resolves, the way a caller does.
+      const real = globalThis.crypto.subtle;
+      let calls = 0;
+      const slowFirst = new Proxy(real, {
+        get(target, prop) {
+          if (prop === 'encrypt') {
+            return async (...args: Parameters<SubtleCrypto['encrypt']>) => {
+              const n = calls++;
+              await new Promise((r) => setTimeout(r, n < 4 ? 40 - n * 10 : 0));
+              return target.encrypt(...args);
+            };
+          }
+          const value = Reflect.get(target, prop, target) as unknown;
+          return typeof value === 'function' ? value.bind(target) : value;
+        },
+      });
+      const messages = Array.from({ length: 40 }, (_, i) => ({ i, filler: 'z'.repeat((i * 997) % 3000) }));
       const sent: string[] = [];
-      await Promise.all(messages.map((m) => client.seal(m).then((frame) => sent.push(frame))));
+      useSubtle(slowFirst);
+      try {
+        await Promise.all(messages.map((m) => client.seal(m).then((frame) => sent.push(frame))));
+      } finally {
+        useSubtle(undefined);
+      }
+      assert.equal(calls, messages.length, 'every seal went through the slowed SubtleCrypto');
       for (let i = 0; i < sent.length; i++) assert.deepEqual(await agent.open(sent[i] as string), messages[i], `frame ${i}`);
     });
 

@@ -10,10 +10,9 @@
 import assert from 'node:assert/strict';
 import { concatBytes, fromHex, toHex } from '../../protocol/bytes.ts';
 import { aesGcmOpen, aesGcmSeal, CryptoError, importAesKey, subtle } from '../../protocol/crypto.ts';
-import { type AeadCase, type AeadGroup, CaseTally, caseCount, checkGroup, loadAead } from '../support/wycheproof.ts';
+import { type AeadCase, type AeadGroup, CaseTally, caseCount, checkGroup, describeVectors, loadAead } from '../support/wycheproof.ts';
 
 const FILE = 'aes_gcm_test.json';
-const vectors = loadAead(FILE);
 const GENERIC_MESSAGE = new CryptoError().message;
 
 async function importKey(group: AeadGroup, raw: Uint8Array<ArrayBuffer>): Promise<CryptoKey> {
@@ -76,7 +75,7 @@ async function checkCase(group: AeadGroup, t: AeadCase): Promise<string | undefi
   return undefined;
 }
 
-describe(`Wycheproof AES-GCM (${FILE}: ${vectors.numberOfTests} cases in ${vectors.testGroups.length} groups)`, function () {
+describeVectors(FILE, loadAead, (v) => `Wycheproof AES-GCM (${FILE}: ${v.numberOfTests} cases in ${v.testGroups.length} groups)`, (vectors) => {
   const tally = new CaseTally();
 
   for (const group of vectors.testGroups) {

@@ -6,10 +6,9 @@
 import assert from 'node:assert/strict';
 import { fromHex } from '../../protocol/bytes.ts';
 import { importSigningPublicKey, verifyP1363 } from '../../protocol/crypto.ts';
-import { CaseTally, caseCount, checkGroup, type EcdsaP1363Group, loadEcdsaP1363, type SignatureCase } from '../support/wycheproof.ts';
+import { CaseTally, caseCount, checkGroup, describeVectors, type EcdsaP1363Group, loadEcdsaP1363, type SignatureCase } from '../support/wycheproof.ts';
 
 const FILE = 'ecdsa_secp256r1_sha256_p1363_test.json';
-const vectors = loadEcdsaP1363(FILE);
 
 function flipLastBit(bytes: Uint8Array<ArrayBuffer>): Uint8Array<ArrayBuffer> {
   if (bytes.length === 0) return new Uint8Array([0]);
@@ -35,7 +34,7 @@ function groupTitle(group: EcdsaP1363Group, index: number): string {
   return `group ${index + 1}, key ${group.publicKey.uncompressed.slice(2, 14)}…: ${group.tests.length} case(s) [${flags}]`;
 }
 
-describe(`Wycheproof ECDSA P-256 SHA-256 P1363 (${FILE}: ${vectors.numberOfTests} cases in ${vectors.testGroups.length} groups)`, function () {
+describeVectors(FILE, loadEcdsaP1363, (v) => `Wycheproof ECDSA P-256 SHA-256 P1363 (${FILE}: ${v.numberOfTests} cases in ${v.testGroups.length} groups)`, (vectors) => {
   const tally = new CaseTally();
 
   vectors.testGroups.forEach((group, index) => {

@@ -21,7 +21,7 @@ import {
   rsaOaepEncrypt,
   subtle,
 } from '../../protocol/crypto.ts';
-import { CaseTally, caseCount, checkGroup, loadRsaOaep, type RsaOaepCase, type RsaOaepFile, type RsaOaepGroup } from '../support/wycheproof.ts';
+import { CaseTally, caseCount, checkGroup, describeVectors, loadRsaOaep, type RsaOaepCase, type RsaOaepFile, type RsaOaepGroup } from '../support/wycheproof.ts';
 
 const GENERIC = new CryptoError();
 
@@ -90,9 +90,8 @@ function checkParameters(vectors: RsaOaepFile): void {
 }
 
 for (const [bits, file] of Object.entries(FILES)) {
-  const vectors = loadRsaOaep(file);
-
-  describe(`Wycheproof RSA-OAEP-${bits} SHA-256/MGF1-SHA-256 (${file}: ${vectors.numberOfTests} cases in ${vectors.testGroups.length} group(s))`, function () {
+  const title = (v: RsaOaepFile) => `Wycheproof RSA-OAEP-${bits} SHA-256/MGF1-SHA-256 (${file}: ${v.numberOfTests} cases in ${v.testGroups.length} group(s))`;
+  describeVectors(file, loadRsaOaep, title, (vectors) => {
     const tally = new CaseTally();
 
     it('uses SHA-256 and MGF1-SHA-256, as Unlatch does', function () {
@@ -118,8 +117,13 @@ for (const [bits, file] of Object.entries(FILES)) {
 }
 
 describe('RSA-OAEP key size (importEncryptionPublicKey)', function () {
-  const v2048 = loadRsaOaep(FILES[2048]);
-  const v3072 = loadRsaOaep(FILES[3072]);
+  // Read inside the tests, so a missing file fails them rather than the whole run.
+  let v2048: RsaOaepFile;
+  let v3072: RsaOaepFile;
+  before(function () {
+    v2048 = loadRsaOaep(FILES[2048]);
+    v3072 = loadRsaOaep(FILES[3072]);
+  });
 
   it('the 3072-bit vector file really holds 3072-bit keys', async function () {
     assert.equal(RSA_MODULUS_BITS, 3072);

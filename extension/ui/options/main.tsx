@@ -6,7 +6,7 @@
 import { render } from 'preact';
 import { useState } from 'preact/hooks';
 import browser from 'webextension-polyfill';
-import schema from '../../../managed_schema.json';
+import schema from '../../../managed_schema.json' with { type: 'json' };
 import { describeError, toErrorInfo, type ErrorView } from '../../lib/errors.ts';
 import { missingRequired, SETTING_KEYS, type LoadedSettings, type SettingKey } from '../../lib/settings.ts';
 import { DEFAULT_RULES } from '../../lib/default-rules.ts';

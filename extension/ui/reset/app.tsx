@@ -373,7 +373,8 @@ function PasswordStep({ state, mode, flow }: { state: FlowState; mode: 'reset' |
   if (!policy) return null;
   const check = checkPassword(pw, policy, state.userId);
   const score = strength && pw ? strength.estimate(pw, [state.userId, accountName(state.userId)]) : undefined;
-  const type = show ? 'text' : 'password';
+  // preact's types only allow literal input types; both values are valid here.
+  const type = (show ? 'text' : 'password') as 'password';
   const submit = (ev: Event) => {
     ev.preventDefault();
     if (pw !== confirm) {

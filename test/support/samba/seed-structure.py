@@ -1,30 +1,34 @@
-# Offline seeding of a freshly provisioned Samba AD DC (runs BEFORE `samba` is started, directly
-# on sam.ldb, with Samba's own Python bindings, so it is fast and needs no network).
+# Offline seeding of a freshly provisioned Samba AD DC for Unlatch's tests.
 #
-# It creates the *structure* the tests rely on; people are created later over LDAPS by
-# test/support/directory.ts (one code path for seed users and on-demand users).
+# Runs BEFORE `samba` starts, directly on sam.ldb with Samba's own Python bindings (so it takes
+# a fraction of a second and needs no network). It creates the *structure* the tests rely on;
+# people are created later over LDAPS by test/support/directory.ts, so seed users and users made
+# on demand by a test go through the same code path.
 #
 #   * domain password policy: complexity on, min length 8, history 24, min age 0, max age 42 d,
 #     lockout threshold 3, lockout duration 30 min, reset-after (observation window) 30 min
-#   * OU=People        all test users live here; the service accounts are delegated on it
-#   * OU=Groups        "Unlatch Users" (scope group), "Unlatch Expiring Passwords" (PSO target)
-#   * OU=Service Accounts  svc-unlatch, svc-nolockout (plain Domain Users, NOT admins)
-#   * a fine-grained password policy (PSO) "Unlatch Expire Fast" with msDS-MaximumPasswordAge
-#     of 1 second, applied to "Unlatch Expiring Passwords": any member's password is "expired by
-#     age" (AD bind error data 532, Kerberos "Password has expired") about one second after it
-#     was set. This is how the tests get a real age-expired account without waiting 42 days.
-#   * delegation (inheritable ACEs on OU=People, effective on user objects only):
-#       svc-unlatch:   Reset Password (CR 00299570-...), Change Password (CR ab721a53-...),
-#                      Write Property lockoutTime, Write Property pwdLastSet,
-#                      Read Property (all) on users;
-#                      List/Read on the Password Settings Container (so msDS-ResultantPSO's
-#                      target can be read, which only admins may do by default)
-#       svc-nolockout: the same minus Write Property lockoutTime
+#   * OU=People            every test user lives here; the service accounts are delegated on it
+#   * OU=Groups            "Unlatch Users" (the scope group)
+#                          "Unlatch Users Nested" (member of "Unlatch Users": nested scope)
+#                          "Unlatch PSO Users" (target of the fine-grained policy below)
+#   * OU=Service Accounts  svc-unlatch, svc-nolockout: plain Domain Users, NOT admins
+#   * a fine-grained password policy (PSO) "Unlatch Fine Grained" applied to "Unlatch PSO Users":
+#     min length 10, history 5, complexity on, min age 0, max age 90 d, lockout threshold 5,
+#     so tests can prove the agent reads msDS-ResultantPSO and that the DC enforces it.
+#   * delegation on OU=People (inheritable ACEs that only apply to user objects):
+#       svc-unlatch:   Reset Password        (control access 00299570-246d-11d0-a768-00aa006e0529)
+#                      Change Password       (control access ab721a53-1e2f-11d0-9819-00aa0040529b)
+#                      Write lockoutTime     (write property 28630ebf-41d5-11d1-a9c1-0000f80367c1)
+#                      Write pwdLastSet      (write property bf967a0a-0de6-11d0-a285-00aa003049e2)
+#                      Read all properties   (so msDS-ResultantPSO, memberOf... are readable)
+#       svc-nolockout: the same minus Write lockoutTime
+#     plus, for both, List/Read on CN=Password Settings Container,CN=System (by default only
+#     admins may read PSOs, and the agent needs their values to show the real rules).
 #
 # Input: one JSON object on stdin:
 #   {"smbconf": "...", "adminPassword": "...",
 #    "service": {"sam": "...", "password": "..."}, "serviceNoLockout": {...}}
-# Output: one JSON object on stdout with the DNs created. Passwords are never printed.
+# Output: one JSON object on stdout with the DNs it created. Passwords are never printed.
 import json
 import sys
 
@@ -40,7 +44,9 @@ CHANGE_PASSWORD = "ab721a53-1e2f-11d0-9819-00aa0040529b"
 ATTR_LOCKOUT_TIME = "28630ebf-41d5-11d1-a9c1-0000f80367c1"
 ATTR_PWD_LAST_SET = "bf967a0a-0de6-11d0-a285-00aa003049e2"
 
-MINUTES_30 = -30 * 60 * 10_000_000  # AD intervals: negative 100 ns units
+SECOND = 10_000_000  # AD intervals are negative numbers of 100 ns units
+MINUTES_30 = -30 * 60 * SECOND
+DAYS = -86400 * SECOND
 
 
 def main():
@@ -54,8 +60,8 @@ def main():
     samdb.transaction_start()
     try:
         samdb.setpassword("(sAMAccountName=Administrator)", args["adminPassword"])
+        out["adminDN"] = f"CN=Administrator,CN=Users,{base}"
 
-        # Domain password + lockout policy.
         m = ldb.Message()
         m.dn = ldb.Dn(samdb, base)
         for attr, value in {
@@ -63,7 +69,7 @@ def main():
             "pwdProperties": "1",  # DOMAIN_PASSWORD_COMPLEX
             "pwdHistoryLength": "24",
             "minPwdAge": "0",
-            "maxPwdAge": str(-42 * 86400 * 10_000_000),
+            "maxPwdAge": str(42 * DAYS),
             "lockoutThreshold": "3",
             "lockoutDuration": str(MINUTES_30),
             "lockOutObservationWindow": str(MINUTES_30),
@@ -76,28 +82,32 @@ def main():
         people = f"OU=People,{base}"
         groups = f"OU=Groups,{base}"
         out["peopleDN"] = people
+        out["serviceAccountsDN"] = f"OU=Service Accounts,{base}"
 
-        samdb.newgroup("Unlatch Users", groupou="OU=Groups")
-        samdb.newgroup("Unlatch Expiring Passwords", groupou="OU=Groups")
+        for name in ("Unlatch Users", "Unlatch Users Nested", "Unlatch PSO Users"):
+            samdb.newgroup(name, groupou="OU=Groups")
         out["scopeGroupDN"] = f"CN=Unlatch Users,{groups}"
-        out["expiringGroupDN"] = f"CN=Unlatch Expiring Passwords,{groups}"
+        out["nestedScopeGroupDN"] = f"CN=Unlatch Users Nested,{groups}"
+        out["psoGroupDN"] = f"CN=Unlatch PSO Users,{groups}"
+        samdb.add_remove_group_members("Unlatch Users", ["Unlatch Users Nested"],
+                                       add_members_operation=True)
 
         pso_container = f"CN=Password Settings Container,CN=System,{base}"
-        out["expiringPsoDN"] = f"CN=Unlatch Expire Fast,{pso_container}"
+        out["psoDN"] = f"CN=Unlatch Fine Grained,{pso_container}"
         samdb.add({
-            "dn": out["expiringPsoDN"],
+            "dn": out["psoDN"],
             "objectClass": "msDS-PasswordSettings",
             "msDS-PasswordSettingsPrecedence": "10",
             "msDS-PasswordReversibleEncryptionEnabled": "FALSE",
-            "msDS-PasswordHistoryLength": "24",
+            "msDS-PasswordHistoryLength": "5",
             "msDS-PasswordComplexityEnabled": "TRUE",
-            "msDS-MinimumPasswordLength": "8",
+            "msDS-MinimumPasswordLength": "10",
             "msDS-MinimumPasswordAge": "0",
-            "msDS-MaximumPasswordAge": str(-1 * 10_000_000),  # 1 second
-            "msDS-LockoutThreshold": "3",
+            "msDS-MaximumPasswordAge": str(90 * DAYS),
+            "msDS-LockoutThreshold": "5",
             "msDS-LockoutObservationWindow": str(MINUTES_30),
             "msDS-LockoutDuration": str(MINUTES_30),
-            "msDS-PSOAppliesTo": out["expiringGroupDN"],
+            "msDS-PSOAppliesTo": out["psoGroupDN"],
         })
 
         sd = SDUtils(samdb)
@@ -105,7 +115,8 @@ def main():
             acct = args[key]
             sam = acct["sam"]
             samdb.newuser(sam, acct["password"], userou="OU=Service Accounts",
-                          useusernameascn=True, description="Unlatch agent service account (test)")
+                          useusernameascn=True,
+                          description="Unlatch agent service account (test directory)")
             dn = f"CN={sam},OU=Service Accounts,{base}"
             sid = str(sd.get_object_sid(dn))
             aces = [

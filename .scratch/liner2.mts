@@ -1,0 +1,21 @@
+import * as liner from 'webcrypto-liner';
+import { createPrivateKey, privateDecrypt, constants, createHash } from 'node:crypto';
+const { Crypto } = liner as any;
+const ls: SubtleCrypto = new Crypto().subtle;
+const ns = globalThis.crypto.subtle;
+const pair = await ns.generateKey({ name: 'RSA-OAEP', modulusLength: Number(process.env.BITS), publicExponent: new Uint8Array([1,0,1]), hash: 'SHA-256' }, true, ['encrypt','decrypt']);
+const spki = await ns.exportKey('spki', pair.publicKey);
+const pk = createPrivateKey({ key: Buffer.from(await ns.exportKey('pkcs8', pair.privateKey)), format: 'der', type: 'pkcs8' });
+const lk = await ls.importKey('spki', spki, { name: 'RSA-OAEP', hash: 'SHA-256' }, true, ['encrypt']);
+console.log('data', (lk as any).data);
+const ct = new Uint8Array(await ls.encrypt({ name: 'RSA-OAEP' }, lk, new Uint8Array([9,9,9])));
+const em = privateDecrypt({ key: pk, padding: constants.RSA_NO_PADDING }, ct);
+console.log('em[0]', em[0], 'len', em.length);
+// unmask
+const hLen = 32; const seedM = em.subarray(1, 1+hLen); const db = Buffer.from(em.subarray(1+hLen));
+const mgf = (seed: Buffer, len: number) => { const out: Buffer[] = []; for (let i=0; out.length*32 < len; i++) { const c = Buffer.alloc(4); c.writeUInt32BE(i); out.push(createHash('sha256').update(seed).update(c).digest()); } return Buffer.concat(out).subarray(0, len); };
+const seed = Buffer.from(seedM); const sm = mgf(db, hLen); for (let i=0;i<hLen;i++) seed[i]^=sm[i];
+const dm = mgf(seed, db.length); for (let i=0;i<db.length;i++) db[i]^=dm[i];
+console.log('lHash', db.subarray(0,32).toString('hex'));
+console.log('expected', createHash('sha256').update(Buffer.alloc(0)).digest('hex'));
+console.log('tail', db.subarray(db.length-8).toString('hex'));
