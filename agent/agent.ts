@@ -5,6 +5,9 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { resolve } from 'node:path';
+import { auditSink } from './audit/events.ts';
+import { AuditLog } from './audit/log.ts';
 import type { AgentConfig } from './config.ts';
 import { readSecret } from './config.ts';
 import { Directory } from './directory/index.ts';
@@ -17,12 +20,17 @@ import { KeyRing } from './keys.ts';
 import { RelayLink } from './link.ts';
 import { createLogger, type Logger } from './log.ts';
 import { createMailer } from './mailer.ts';
+import { AgentMetrics, startMetricsServer } from './metrics.ts';
 import { SessionManager } from './session/manager.ts';
 
 export interface RunningAgent {
   link: RelayLink;
   keys: KeyRing;
   sessions: SessionManager;
+  metrics: AgentMetrics;
+  /** http://host:port/metrics when `metrics.listen` is configured. */
+  metricsUrl: string | undefined;
+  audit: AuditLog;
   /** Rolls the encryption key now and publishes the new bundle. */
   rotateKeys(): Promise<string>;
   stop(): Promise<void>;
@@ -37,7 +45,22 @@ const HOUR_MS = 3_600_000;
 
 export async function startAgent(config: AgentConfig, options: StartAgentOptions = {}): Promise<RunningAgent> {
   const log = options.logger ?? createLogger(config.log.level);
-  const events = new EventLog(log);
+  // The gauges read sessions and link (made below) only when scraped.
+  const metrics = new AgentMetrics({ sessions: () => sessions.size, relayConnected: () => link?.isOpen ?? false });
+  const audit = AuditLog.open(config.audit?.file ?? resolve(config.keys.dir, '..', 'audit.log'), {
+    ...(options.now ? { now: options.now } : {}),
+    onRecovered: (r) => log.warn({ path: r.path, bytes: r.bytes, text: r.text }, 'audit log: removed an incomplete last record left by a crash'),
+  });
+  const toAudit = auditSink(audit);
+  const events = new EventLog(log, (name, fields) => {
+    metrics.onEvent(name, fields);
+    try {
+      toAudit(name, fields);
+    } catch (err) {
+      metrics.auditWriteFailed();
+      throw err;
+    }
+  });
   const now = options.now ?? Date.now;
   const keys = await KeyRing.load({ dir: config.keys.dir, tenant: config.tenant, rotateDays: config.keys.rotateDays, graceDays: config.keys.graceDays, now });
   const directory = new Directory({
@@ -63,7 +86,7 @@ export async function startAgent(config: AgentConfig, options: StartAgentOptions
     max: config.sessions.max,
     now,
     flow: {
-      directory: directoryPort(directory),
+      directory: metrics.timeDirectory(directoryPort(directory)),
       codes: new OneTimeCodes(gates.email.codeDigits, gates.email.ttlSeconds * 1000, now),
       throttle: new Throttle(
         { maxFailuresPerHour: gates.maxFailuresPerHour, maxResetsPerHour: gates.maxResetsPerHour, blockMs: gates.blockHours * HOUR_MS },
@@ -97,6 +120,8 @@ export async function startAgent(config: AgentConfig, options: StartAgentOptions
     reconnectMaxMs: config.relay.reconnectMaxSeconds * 1000,
   });
 
+  const metricsServer = config.metrics ? await startMetricsServer(metrics, config.metrics.listen) : undefined;
+
   const rotateKeys = async (): Promise<string> => {
     const kid = await keys.rotate();
     events.emit('KeysRotated', { kid });
@@ -119,6 +144,9 @@ export async function startAgent(config: AgentConfig, options: StartAgentOptions
     link,
     keys,
     sessions,
+    metrics,
+    metricsUrl: metricsServer?.url,
+    audit,
     rotateKeys,
     async stop() {
       clearInterval(housekeeping);
@@ -127,6 +155,8 @@ export async function startAgent(config: AgentConfig, options: StartAgentOptions
       mailer.close();
       await directory.close();
       events.emit('AgentStopped', { tenant: config.tenant });
+      await metricsServer?.close();
+      audit.close();
     },
   };
 }

@@ -1,9 +1,10 @@
 /**
- * `unlatch-agent <command>`: init, run, rotate-keys. Exit status 0 on success, 1 on a problem
+ * `unlatch-agent <command>`: init, run, rotate-keys, report. Exit status 0 on success, 1 on a problem
  * the admin must fix (the message says what), 2 on wrong usage.
  */
 import { parseArgs } from 'node:util';
 import { startAgent } from './agent.ts';
+import { reportCommand } from './audit/report.ts';
 import { ConfigError, loadAgentConfig } from './config.ts';
 import { EventLog } from './events.ts';
 import { initAgent } from './init.ts';
@@ -16,6 +17,7 @@ Commands:
   init          create keys, the tenant secret and a config; print the relay entry and the pin
   run           connect to the relay and serve sessions
   rotate-keys   roll the encryption key now (the previous one stays valid for the grace period)
+  report        what the audit log says: resets, changes, unlocks, failures, blocked users
 
 Common options:
   --config FILE   agent config (default: $UNLATCH_AGENT_CONFIG or ./agent.yaml)
@@ -24,6 +26,12 @@ init options:
   --dir DIR --tenant ID --relay-url wss://… --ldap-url ldaps://… (repeatable) --base-dn DN
   --bind-dn DN --bind-password-file FILE [--ldap-ca-file FILE] [--scope-group DN]
   --smtp-host HOST [--smtp-port 587] --smtp-from ADDRESS [--smtp-ca-file FILE] [--smtp-no-tls] [--force]
+
+report options:
+  [--file AUDIT_LOG] (default: audit.file of the config) [--since WHEN] [--until WHEN]
+  (WHEN: 2026-01-31, 2026-01-31T08:00:00Z, or back from now: 30m, 12h, 7d, 2w)
+  [--json | --csv]   output format (default: a table)
+  --verify           check the hash chain instead; exit 1 naming the first bad record
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -47,6 +55,12 @@ async function main(argv: string[]): Promise<number> {
       'smtp-no-tls': { type: 'boolean', default: false },
       'smtp-ca-file': { type: 'string' },
       force: { type: 'boolean', default: false },
+      file: { type: 'string' },
+      since: { type: 'string' },
+      until: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      csv: { type: 'boolean', default: false },
+      verify: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -96,6 +110,23 @@ async function main(argv: string[]): Promise<number> {
       process.once('SIGTERM', stop);
       process.once('SIGINT', stop);
       return await new Promise<number>(() => undefined);
+    }
+    case 'report': {
+      if (values.json && values.csv) {
+        process.stderr.write(`unlatch-agent report: give at most one of --json and --csv\n\n${USAGE}`);
+        return 2;
+      }
+      return reportCommand(
+        {
+          file: values.file ?? (loadAgentConfig(configPath).audit.file as string),
+          since: values.since,
+          until: values.until,
+          format: values.json ? 'json' : values.csv ? 'csv' : 'table',
+          verify: values.verify,
+        },
+        (s) => process.stdout.write(s),
+        (s) => process.stderr.write(s),
+      );
     }
     case 'rotate-keys': {
       const config = loadAgentConfig(configPath);

@@ -92,6 +92,22 @@ export const AgentConfigSchema = z
       .strict()
       .prefault({}),
     log: z.object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug']).default('info') }).strict().prefault({}),
+    audit: z
+      .object({ file: z.string().min(1).optional().describe('the audit log; default audit.log beside the keys folder') })
+      .strict()
+      .prefault({}),
+    metrics: z
+      .object({
+        listen: z
+          .object({
+            host: z.string().min(1).default('127.0.0.1'),
+            port: z.number().int().min(0).max(65535, 'use a port 0..65535 (0 picks a free one)'),
+          })
+          .strict(),
+      })
+      .strict()
+      .optional()
+      .describe('serve Prometheus metrics on GET /metrics; off when absent'),
   })
   .strict();
 
@@ -117,6 +133,7 @@ export function parseAgentConfig(value: unknown, baseDir = process.cwd()): Agent
   config.relay.caFile = abs(config.relay.caFile);
   config.directory.caFile = abs(config.directory.caFile);
   config.smtp.caFile = abs(config.smtp.caFile);
+  config.audit.file = abs(config.audit.file) ?? resolve(config.keys.dir, '..', 'audit.log');
   if (config.relay.secret.file) config.relay.secret.file = abs(config.relay.secret.file);
   if (config.directory.bindPassword.file) config.directory.bindPassword.file = abs(config.directory.bindPassword.file);
   if (config.smtp.password?.file) config.smtp.password.file = abs(config.smtp.password.file);

@@ -51,10 +51,23 @@ const LEVEL: Partial<Record<EventName, 'warn' | 'error'>> = {
 
 export type EventFields = Record<string, string | number | boolean | undefined>;
 
+/** Sees every event after it is logged (the audit log, metrics). Must not throw; if it does, that is logged. */
+export type EventSink = (name: EventName, fields: EventFields) => void;
+
 export class EventLog {
-  constructor(private readonly log: Logger) {}
+  constructor(
+    private readonly log: Logger,
+    private readonly sink?: EventSink,
+  ) {}
 
   emit(name: EventName, fields: EventFields = {}, message: string = name): void {
     this.log[LEVEL[name] ?? 'info']({ event: EVENTS[name], eventName: name, ...fields }, message);
+    if (!this.sink) return;
+    try {
+      this.sink(name, fields);
+    } catch (err) {
+      // An event is emitted after the thing it reports has happened: never undo that by throwing.
+      this.log.error({ eventName: name, err: err instanceof Error ? err.message : String(err) }, 'event sink failed');
+    }
   }
 }

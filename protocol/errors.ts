@@ -12,6 +12,8 @@ export const ERROR_CODES = {
   DIRECTORY_UNAVAILABLE: 'The directory could not be reached. Try again in a few minutes.',
   USER_PROTECTED: 'This account is protected (an administrator account) and cannot be reset here. Contact your help desk.',
   ACCOUNT_DISABLED: 'This account is disabled. Contact your help desk.',
+  ACCOUNT_LOCKED: 'This account is locked, so its password cannot be changed. Unlock it or reset the password instead.',
+  USER_NOT_FOUND: 'This account cannot use self-service (it is no longer in scope). Contact your help desk.',
   GATE_FAILED: 'That code or answer is not correct.',
   GATE_EXPIRED: 'That code has expired or was replaced by a newer one. Ask for a new code.',
   GATES_REQUIRED: 'Please complete the identity checks first.',

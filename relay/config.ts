@@ -15,6 +15,8 @@ export const DEFAULTS = {
   /** Number of reverse proxies in front of the relay whose X-Forwarded-For is trusted (0: none). */
   trustProxy: 0,
   log: { level: 'info' },
+  /** GET /metrics (Prometheus text format) on the relay's own port. */
+  metrics: { enabled: true },
   pow: {
     /** Leading zero bits asked of every client; ~0.2-0.3 s of WebCrypto hashing in a browser. */
     difficulty: 14,
@@ -72,6 +74,7 @@ const FIXES: Record<string, string> = {
   'tenants[].allowFirefox': 'true or false (Firefox extension origins are random per install, so they are all-or-nothing)',
   'tenants[].allowNoOrigin': 'true or false (true lets unlatch-client and other non-browser clients in)',
   'powKeyFile': 'the path of a file with at least 32 random bytes, e.g. `head -c 32 /dev/urandom > pow.key`',
+  'metrics.enabled': 'true or false (false: no /metrics endpoint)',
   'pow.difficulty': 'an integer 0..32 of leading zero bits',
   'pow.maxDifficulty': 'an integer 0..32, at least pow.difficulty',
   'pow.loadStep': 'an integer 0..8 (bits added per load step)',
@@ -121,6 +124,7 @@ export const RelayConfigSchema = z
       .strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default(D.log.level) })
       .prefault({}),
     tenants: z.array(TenantSchema).default([]),
+    metrics: z.strictObject({ enabled: z.boolean().default(D.metrics.enabled) }).prefault({}),
     powKeyFile: z.string().min(1).optional(),
     pow: z
       .strictObject({

@@ -29,6 +29,7 @@ import type { RelayConfig, RelayFiles } from './config.ts';
 import { ConnectionCounter, KeyedBuckets, MAX_FRAME_BYTES, RateMeter } from './limits.ts';
 import type { AgentLink, ClientLink, Link, Session } from './links.ts';
 import { moduleLogger, sidPrefix, type Logger } from './log.ts';
+import { RelayMetrics } from './metrics.ts';
 import { difficultyFor, ProofOfWork, type PowFailure } from './pow.ts';
 import { SessionTable, type ExpiryReason } from './sessions.ts';
 import { originAllowed, TenantRegistry, type Tenant } from './tenants.ts';
@@ -109,6 +110,8 @@ export class RelayServer {
   private readonly addressFrameBuckets: KeyedBuckets;
   private readonly tenantFrameBuckets: KeyedBuckets;
   private readonly tenantConnRates = new Map<string, RateMeter>();
+  /** Undefined when `metrics.enabled` is false. */
+  private readonly metrics: RelayMetrics | undefined;
   private heartbeatTimer?: NodeJS.Timeout;
   private closing?: Promise<void>;
 
@@ -117,6 +120,7 @@ export class RelayServer {
     this.log = moduleLogger(options.logger, 'server');
     this.tenants = new TenantRegistry(config.tenants);
     for (const id of this.tenants.ids()) this.tenantConnRates.set(id, new RateMeter());
+    this.metrics = config.metrics.enabled ? new RelayMetrics(this.tenants.ids(), () => this.stats()) : undefined;
     this.pow = new ProofOfWork({ key: options.powKey, ttlMs: config.pow.ttlMs, maxRemembered: config.pow.maxRemembered });
     this.sessions = new SessionTable({
       lifetimeMs: config.timeouts.sessionLifetimeMs,
@@ -205,6 +209,21 @@ export class RelayServer {
       res.end(req.method === 'HEAD' ? undefined : body);
       return;
     }
+    const metrics = this.metrics;
+    if (path === '/metrics' && metrics && (req.method === 'GET' || req.method === 'HEAD')) {
+      metrics.text().then(
+        (body) => {
+          res.writeHead(200, { 'content-type': metrics.contentType, 'cache-control': 'no-store' });
+          res.end(req.method === 'HEAD' ? undefined : body);
+        },
+        (err: Error) => {
+          this.log.error({ err: err.message }, 'metrics failed');
+          res.writeHead(500, { 'content-type': 'application/json' });
+          res.end(JSON.stringify({ error: 'metrics failed' }));
+        },
+      );
+      return;
+    }
     res.writeHead(404, { 'content-type': 'application/json' });
     res.end(JSON.stringify({ error: 'not found' }));
   }
@@ -242,6 +261,7 @@ export class RelayServer {
         const tenant = this.tenants.authenticate(tenantId, req.headers.authorization);
         if (!tenant) {
           this.log.warn({ tenant: tenantId, address }, 'agent authentication failed');
+          this.metrics?.agentAuthFailed(tenantId);
           return rejectUpgrade(socket, 401, 'unauthorized', { 'WWW-Authenticate': 'Bearer' });
         }
         // An authenticated agent is exempt from the per-address cap (it shares the users' NAT),
@@ -282,6 +302,8 @@ export class RelayServer {
 
   private register(link: Link): void {
     this.links.add(link);
+    this.metrics?.connectionOpened(link.kind);
+    link.ws.on('close', (code: number) => this.metrics?.connectionClosed(link.kind, code));
     link.ws.on('pong', () => (link.alive = true));
     link.ws.on('error', (err: Error & { code?: string }) =>
       this.log.debug({ kind: link.kind, address: link.address, code: err.code }, 'connection error'),
@@ -304,6 +326,7 @@ export class RelayServer {
   }
 
   private hook(direction: FrameDirection, text: string, tenant: string, sid?: string): void {
+    this.metrics?.frame(direction, tenant);
     const onFrame = this.options.onFrame;
     if (!onFrame) return;
     try {
@@ -405,6 +428,7 @@ export class RelayServer {
     this.sendToAgent(agent, out);
     session.forwarded = true;
     this.sessions.clientSent(session);
+    this.metrics?.clientSent(session);
     this.log.debug({ tenant: link.tenantId, sid: sidPrefix(session.sid), bytes: frame.data.length }, 'client → agent');
   }
 
@@ -424,6 +448,7 @@ export class RelayServer {
     const session = this.sessions.open(tenant, link, agent);
     link.session = session;
     link.state = 'open';
+    this.metrics?.sessionOpened(tenant.id);
     this.sendToClient(link, { t: 'opened', sid: session.sid, bundle: agent.bundle }, session.sid);
     this.log.info({ tenant: tenant.id, agent: agent.agentId, sid: sidPrefix(session.sid) }, 'session opened');
   }
@@ -431,6 +456,7 @@ export class RelayServer {
   /** Sends an error frame, then closes the client (the relay always closes after an error). */
   private clientError(link: ClientLink, code: RelayErrorCode, message: string): void {
     if (link.state === 'closed') return;
+    this.metrics?.relayError(link.tenantId, code);
     this.sendToClient(link, { t: 'error', code, message }, link.session?.sid);
     this.log.info({ tenant: link.tenantId, sid: sidPrefix(link.session?.sid), code }, 'client error');
     this.closeClient(link, ERROR_CLOSE[code], code);
@@ -504,6 +530,7 @@ export class RelayServer {
       link.agentId = frame.agent;
       link.bundle = frame.bundle;
       const older = this.agents.add(link);
+      this.metrics?.agentOnline(link.tenant.id);
       if (older) this.closeAgent(older, CLOSE_CODES.replaced, 'replaced by a newer connection of this agent');
       this.log.info({ tenant: link.tenant.id, agent: link.agentId }, 'agent online');
       return;
@@ -530,6 +557,7 @@ export class RelayServer {
         }
         this.sendToClient(client, { t: 'msg', data: frame.data }, session.sid);
         this.sessions.agentAnswered(session);
+        this.metrics?.agentAnswered(session);
         this.log.debug({ tenant: link.tenant.id, sid: sidPrefix(session.sid), bytes: frame.data.length }, 'agent → client');
         return;
       }

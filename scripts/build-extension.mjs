@@ -22,7 +22,7 @@ const common = {
   bundle: true,
   minify: true,
   // The manifest's minimum versions: both run MV3 with background.scripts + service_worker.
-  target: ['chrome121', 'firefox121'],
+  target: ['chrome121', 'firefox140'],
   legalComments: 'none',
   logLevel: 'warning',
   define: { 'process.env.NODE_ENV': '"production"' },

@@ -46,11 +46,35 @@ export function rulesForUrl(rules: readonly DetectionRule[], href: string): Dete
   });
 }
 
-/** Compiles a rule's text pattern; undefined when it has none or it does not compile. */
+/**
+ * Compiles a rule's text pattern; undefined when it has none or it does not compile. A space
+ * (outside a [class]) matches any run of white space, as words on a page are separated by
+ * newlines, indentation or element boundaries as often as by one space.
+ */
 export function textRegExp(rule: DetectionRule): RegExp | undefined {
   if (!rule.textPattern) return undefined;
+  let source = '';
+  let inClass = false;
+  const p = rule.textPattern;
+  for (let i = 0; i < p.length; i++) {
+    const c = p[i] as string;
+    if (c === '\\') {
+      source += c + (p[++i] ?? '');
+    } else if (inClass) {
+      if (c === ']') inClass = false;
+      source += c;
+    } else if (c === '[') {
+      inClass = true;
+      source += c;
+    } else if (c === ' ') {
+      while (p[i + 1] === ' ') i++;
+      source += '\\s+';
+    } else {
+      source += c;
+    }
+  }
   try {
-    return new RegExp(rule.textPattern, 'i');
+    return new RegExp(source, 'i');
   } catch {
     return undefined;
   }

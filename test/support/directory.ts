@@ -23,7 +23,7 @@
  * How each state is made real (and checked with a real bind when the user is created):
  *   normal       plain account                                       bind ok
  *   must_change  pwdLastSet = 0                                      bind `data 773`
- *   expired      pwdLastSet moved 50 days back (domain max age 42 d) bind `data 532`
+ *   expired      pwdLastSet moved 200 days back (max age 42 d, PSO 90 d) bind `data 532`
  *                — see samba/backdate-password.py for why a PSO with a tiny maximum age cannot
  *                  do it (Samba, like AD, ignores maximum ages of a day or less)
  *   locked       as many bad LDAP binds as the lockout threshold     bind `data 775`
@@ -37,9 +37,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { kinit as runKinit, type KinitResult } from './samba/kerberos.ts';
 import { randomPassword, randomSuffix } from './samba/passwords.ts';
-import { assertPortsFree, reapLeftover, startSamba, waitForLdaps, type RunningSamba } from './samba/server.ts';
+import { assertPortsFree, claimSlot, releaseSlot, startSamba, waitForLdaps, type RunningSamba } from './samba/server.ts';
 import { DC_FQDN, DNS_DOMAIN, instantiateDomain, LISTEN_ADDRESS } from './samba/template.ts';
-import { runOk, sambaTools } from './samba/tools.ts';
+import { run, sambaTools } from './samba/tools.ts';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const BACKDATE_SCRIPT = path.join(HERE, 'samba', 'backdate-password.py');
@@ -195,6 +195,7 @@ function installExitHook(): void {
   process.on('exit', () => {
     for (const r of running) {
       r.killNow();
+      releaseSlot(r.dir);
       rmSync(r.dir, { recursive: true, force: true });
     }
   });
@@ -220,32 +221,63 @@ function entryToRecord(entry: Record<string, unknown>): Record<string, string[]>
 }
 
 /**
- * Provisions (or copies from cache), starts and seeds a test DC. About 1.5 s from the cache,
+ * Provisions (or copies from cache), starts and seeds a test DC: about 2 s from the cache,
  * about 10 s when provisioning (first run on a machine, or `cache: false` /
- * UNLATCH_TEST_DC_NO_CACHE=1).
+ * UNLATCH_TEST_DC_NO_CACHE=1). Only one test DC runs per machine (ports 88/389/636): a second
+ * test run waits for the first one's DC to go away (see samba/server.ts).
  */
 export async function startTestDirectory(
-  opts: { log?: (s: string) => void; cache?: boolean; logSamba?: boolean } = {},
+  opts: {
+    log?: (s: string) => void;
+    /** Use the provisioned-domain cache (default true; UNLATCH_TEST_DC_NO_CACHE=1 turns it off). */
+    cache?: boolean;
+    /** Forward Samba's own output to log. */
+    logSamba?: boolean;
+    /** How long to wait for another test run's DC to go away (default 120, or UNLATCH_TEST_DC_WAIT_SECONDS). */
+    waitSeconds?: number;
+    /** Samba ends itself after this long whatever happens (default 4 h; raise it for a long demo). */
+    maxRuntimeSeconds?: number;
+  } = {},
 ): Promise<TestDirectory> {
   const log = opts.log ?? (() => {});
-  const t0 = performance.now();
   sambaTools(); // fail early, with the install hint, when Samba is missing
-  await reapLeftover(log);
-  await assertPortsFree();
 
   const instanceDir = mkdtempSync(path.join(os.tmpdir(), 'unlatch-dc-'));
   const domainDir = path.join(instanceDir, 'dc');
   const cache = opts.cache ?? process.env.UNLATCH_TEST_DC_NO_CACHE !== '1';
   let samba: RunningSamba | undefined;
   const registry = { killNow: () => samba?.killNow(), dir: instanceDir };
-  running.add(registry);
-  installExitHook();
+  const cleanup = async () => {
+    await samba?.stop();
+    running.delete(registry);
+    releaseSlot(instanceDir);
+    rmSync(instanceDir, { recursive: true, force: true });
+  };
 
   try {
+    const waitSeconds = Number(process.env.UNLATCH_TEST_DC_WAIT_SECONDS ?? 120);
+    await claimSlot(instanceDir, {
+      log,
+      waitMs: (opts.waitSeconds ?? (Number.isFinite(waitSeconds) ? waitSeconds : 120)) * 1000,
+      ownDirs: new Set([...running].map((r) => r.dir)),
+    });
+  } catch (err) {
+    rmSync(instanceDir, { recursive: true, force: true });
+    throw err;
+  }
+  running.add(registry);
+  installExitHook();
+  const t0 = performance.now();
+
+  try {
+    await assertPortsFree();
     const { meta, fromCache } = await instantiateDomain(domainDir, { cache, log });
     const tPrepared = performance.now();
     const caPem = readFileSync(path.join(domainDir, 'private', 'tls', 'ca.pem'), 'utf8');
-    samba = startSamba(domainDir, instanceDir, { log: opts.logSamba ? log : undefined });
+    samba = startSamba(domainDir, instanceDir, {
+      log: opts.logSamba ? log : undefined,
+      ...(opts.maxRuntimeSeconds ? { maxRuntimeSeconds: opts.maxRuntimeSeconds } : {}),
+    });
     await waitForLdaps(samba, caPem);
     const tStarted = performance.now();
     log(`test directory: samba ready in ${Math.round(tStarted - tPrepared)} ms (pid ${samba.pid})`);
@@ -306,83 +338,123 @@ export async function startTestDirectory(
       }
     };
 
-    const backdate = async (dns: string[]): Promise<void> => {
-      if (!dns.length) return;
-      await runOk(sambaTools().python, [BACKDATE_SCRIPT], {
-        input: JSON.stringify({ smbconf: path.join(domainDir, 'etc', 'smb.conf'), dns, days: 50 }),
-      });
+    /**
+     * Starts samba/backdate-password.py at once (Python starts and opens the database while
+     * the LDAP work goes on) and returns the function that hands it the DNs and waits for it.
+     * The function must be called (with [] when there is nothing to do).
+     */
+    const startBackdate = () => {
+      let give: (text: string) => void = () => {};
+      const input = new Promise<string>((resolve) => (give = resolve));
+      const pending = run(sambaTools().python, [BACKDATE_SCRIPT, path.join(domainDir, 'etc', 'smb.conf')], { input });
+      return async (dns: string[]): Promise<void> => {
+        give(JSON.stringify({ dns, days: 200 }));
+        const r = await pending;
+        if (r.code !== 0) throw new Error(`test directory: backdating pwdLastSet failed: ${r.stderr.trim().split('\n').slice(-3).join(' ')}`);
+      };
     };
 
     const replace = (type: string, values: string[]) =>
       new Change({ operation: 'replace', modification: new Attribute({ type, values }) });
 
-    const createUsers = async (specs: Array<[string, CreateUserOptions]>): Promise<SeedUser[]> => {
-      const c = await admin();
-      const users: SeedUser[] = [];
-      for (const [sam, o] of specs) {
-        if (!SAM_RE.test(sam)) throw new Error(`test directory: bad account name ${JSON.stringify(sam)} (max 20 chars)`);
-        const state = o.state ?? 'normal';
-        const password = o.password ?? randomPassword(20, sam);
-        const dn = `CN=${sam},${meta.peopleDN}`;
-        const upn = `${sam}@${DNS_DOMAIN}`;
-        const mail = o.mail === null ? undefined : (o.mail ?? `${sam}@${MAIL_DOMAIN}`);
-        const attrs: Record<string, string[]> = {
-          objectClass: ['top', 'person', 'organizationalPerson', 'user'],
-          cn: [sam],
-          sAMAccountName: [sam],
-          userPrincipalName: [upn],
-          givenName: [sam],
-          sn: ['Test'],
-          displayName: [o.displayName ?? `${sam} Test`],
-          userAccountControl: [String(UAC_NORMAL | (state === 'disabled' ? UAC_DISABLED : 0))],
-        };
-        if (mail) attrs.mail = [mail];
-        if (o.mobile) attrs.mobile = [o.mobile];
-        if (o.telephoneNumber) attrs.telephoneNumber = [o.telephoneNumber];
-        if (o.otherMailbox?.length) attrs.otherMailbox = o.otherMailbox;
-        if (state === 'protected') attrs.adminCount = ['1'];
-        await c.add(dn, [
-          ...Object.entries(attrs).map(([type, values]) => new Attribute({ type, values })),
-          new Attribute({ type: 'unicodePwd', values: [Buffer.from(`"${password}"`, 'utf16le')] }),
-        ]);
-        dnBySam.set(sam.toLowerCase(), dn);
-        users.push({
-          sam,
-          dn,
-          upn,
-          ...(mail ? { mail } : {}),
-          ...(o.mobile ? { mobile: o.mobile } : {}),
-          password,
-          state,
-          inScope: o.inScope ?? true,
-          pso: o.pso ?? false,
-        });
-      }
-      const addMembers = async (groupDN: string, members: SeedUser[]) => {
-        if (!members.length) return;
-        await c.modify(
-          groupDN,
-          new Change({ operation: 'add', modification: new Attribute({ type: 'member', values: members.map((u) => u.dn) }) }),
-        );
+    const addUser = async (c: Client, sam: string, o: CreateUserOptions): Promise<SeedUser> => {
+      if (!SAM_RE.test(sam)) throw new Error(`test directory: bad account name ${JSON.stringify(sam)} (max 20 chars)`);
+      const state = o.state ?? 'normal';
+      const password = o.password ?? randomPassword(20, sam);
+      const dn = `CN=${sam},${meta.peopleDN}`;
+      const upn = `${sam}@${DNS_DOMAIN}`;
+      const mail = o.mail === null ? undefined : (o.mail ?? `${sam}@${MAIL_DOMAIN}`);
+      const attrs: Record<string, string[]> = {
+        objectClass: ['top', 'person', 'organizationalPerson', 'user'],
+        cn: [sam],
+        sAMAccountName: [sam],
+        userPrincipalName: [upn],
+        givenName: [sam],
+        sn: ['Test'],
+        displayName: [o.displayName ?? `${sam} Test`],
+        userAccountControl: [String(UAC_NORMAL | (state === 'disabled' ? UAC_DISABLED : 0))],
       };
-      for (const u of users) created.set(u.sam.toLowerCase(), u);
-      await addMembers(meta.scopeGroupDN, users.filter((u) => u.inScope === true));
-      await addMembers(meta.nestedScopeGroupDN, users.filter((u) => u.inScope === 'nested'));
-      await addMembers(meta.psoGroupDN, users.filter((u) => u.pso));
-      for (const u of users.filter((x) => x.state === 'must_change')) await c.modify(u.dn, replace('pwdLastSet', ['0']));
-      await Promise.all([
-        backdate(users.filter((u) => u.state === 'expired').map((u) => u.dn)),
-        ...users.filter((u) => u.state === 'locked').map((u) => badBinds(u.dn, u.pso ? 5 : 3)),
+      if (mail) attrs.mail = [mail];
+      if (o.mobile) attrs.mobile = [o.mobile];
+      if (o.telephoneNumber) attrs.telephoneNumber = [o.telephoneNumber];
+      if (o.otherMailbox?.length) attrs.otherMailbox = o.otherMailbox;
+      if (state === 'protected') attrs.adminCount = ['1'];
+      await c.add(dn, [
+        ...Object.entries(attrs).map(([type, values]) => new Attribute({ type, values })),
+        new Attribute({ type: 'unicodePwd', values: [Buffer.from(`"${password}"`, 'utf16le')] }),
       ]);
-      // Prove every state with a real bind (a correct password never adds to badPwdCount).
-      await Promise.all(
-        users.map(async (u) => {
-          const got = await bindDnError(u.dn, u.password);
+      dnBySam.set(sam.toLowerCase(), dn);
+      const user: SeedUser = {
+        sam,
+        dn,
+        upn,
+        ...(mail ? { mail } : {}),
+        ...(o.mobile ? { mobile: o.mobile } : {}),
+        password,
+        state,
+        inScope: o.inScope ?? true,
+        pso: o.pso ?? false,
+      };
+      created.set(sam.toLowerCase(), user);
+      return user;
+    };
+
+    const addMembers = async (c: Client, groupDN: string, members: SeedUser[]) => {
+      if (!members.length) return;
+      await c.modify(
+        groupDN,
+        new Change({ operation: 'add', modification: new Attribute({ type: 'member', values: members.map((u) => u.dn) }) }),
+      );
+    };
+
+    /** Proves every state with a real bind (a correct password never adds to badPwdCount). */
+    const verifyStates = async (users: SeedUser[]) => {
+      // One connection, binds in sequence: much quicker than a TLS handshake per user.
+      const verifier = newClient();
+      try {
+        for (const u of users) {
+          let got: string | null = null;
+          try {
+            await verifier.bind(u.dn, u.password);
+          } catch (err) {
+            got = adBindCode((err as Error).message) ?? (err as Error).message;
+          }
           if (got !== EXPECTED_BIND[u.state]) {
             throw new Error(`test directory: ${u.sam} should be ${u.state} (bind ${EXPECTED_BIND[u.state] ?? 'ok'}) but bind gave ${got ?? 'ok'}`);
           }
-        }),
-      );
+        }
+      } finally {
+        await verifier.unbind().catch(() => {});
+      }
+    };
+
+    const createUsers = async (specs: Array<[string, CreateUserOptions]>): Promise<SeedUser[]> => {
+      const tt = performance.now();
+      const lap = (what: string) => {
+        if (specs.length > 1) log(`test directory: seeding: ${what} after ${Math.round(performance.now() - tt)} ms`);
+      };
+      const c = await admin();
+      // Python starts while the users are added (it only needs their DNs at the end).
+      const backdate = specs.some(([, o]) => o.state === 'expired') ? startBackdate() : async () => {};
+      const users: SeedUser[] = [];
+      try {
+        for (const [sam, o] of specs) users.push(await addUser(c, sam, o));
+        lap('added');
+        await addMembers(c, meta.scopeGroupDN, users.filter((u) => u.inScope === true));
+        await addMembers(c, meta.nestedScopeGroupDN, users.filter((u) => u.inScope === 'nested'));
+        await addMembers(c, meta.psoGroupDN, users.filter((u) => u.pso));
+        for (const u of users.filter((x) => x.state === 'must_change')) await c.modify(u.dn, replace('pwdLastSet', ['0']));
+        lap('groups');
+        await Promise.all([
+          backdate(users.filter((u) => u.state === 'expired').map((u) => u.dn)),
+          ...users.filter((u) => u.state === 'locked').map((u) => badBinds(u.dn, u.pso ? 5 : 3)),
+        ]);
+      } finally {
+        await backdate([]).catch(() => {}); // a no-op when already done; never leaves Python waiting
+      }
+      lap('states');
+      await verifyStates(users);
+      lap('verified');
       return users;
     };
 
@@ -494,23 +566,19 @@ export async function startTestDirectory(
         await badBinds(await findDn(sam), created.get(sam.toLowerCase())?.pso ? 5 : 3);
       },
       async expirePassword(sam) {
-        await backdate([await findDn(sam)]);
+        await startBackdate()([await findDn(sam)]);
       },
       stop() {
         stopped ??= (async () => {
           await adminClient?.unbind().catch(() => {});
-          await samba?.stop();
-          running.delete(registry);
-          rmSync(instanceDir, { recursive: true, force: true });
+          await cleanup();
         })();
         return stopped;
       },
     };
     return dir;
   } catch (err) {
-    await samba?.stop();
-    running.delete(registry);
-    rmSync(instanceDir, { recursive: true, force: true });
+    await cleanup();
     throw err;
   }
 }

@@ -25,6 +25,8 @@ export interface MailCatcher {
   waitFor(address: string, options?: { since?: number; timeoutMs?: number }): Promise<ReceivedMail>;
   /** The newest one-time code sent to `address` (waits for a message after `since`). */
   codeFor(address: string, options?: { since?: number; timeoutMs?: number }): Promise<string>;
+  /** Calls `listener` for every message received from now on. */
+  onMessage(listener: (mail: ReceivedMail) => void): void;
   close(): Promise<void>;
 }
 
@@ -97,6 +99,9 @@ export async function startMailCatcher(): Promise<MailCatcher> {
       const code = /\b(\d{8,12})\b/.exec(mail.text)?.[1];
       if (!code) throw new Error(`mail to ${address} holds no code`);
       return code;
+    },
+    onMessage(listener) {
+      listeners.add(() => listener(messages[messages.length - 1] as ReceivedMail));
     },
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };

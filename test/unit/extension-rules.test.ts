@@ -47,6 +47,13 @@ describe('Detection rules', () => {
   });
 
   describe('textRegExp()', () => {
+    it('lets a space match any run of white space, except inside a [class]', () => {
+      const re = textRegExp({ urlPattern: '*', textPattern: 'password has  expired|a[ ]b', outcome: 'expired' });
+      assert.ok(re?.test('Your password\n   has \t expired.'));
+      assert.ok(re?.test('a b'));
+      assert.ok(!re?.test('a  b'));
+      assert.ok(textRegExp({ urlPattern: '*', textPattern: 'a\\ b', outcome: 'expired' })?.test('a b'));
+    });
     it('is undefined for a pattern that does not compile, so the rule never matches', () => {
       assert.equal(textRegExp({ urlPattern: '*', textPattern: '(unclosed', outcome: 'locked' }), undefined);
     });

@@ -12,7 +12,7 @@ import { accountName, checkPassword } from '../../lib/password-rules.ts';
 import { ResetFlow, type FlowState, type GatesStep, type OpenSession } from '../../lib/reset-flow.ts';
 import type { Outcome } from '../../lib/rules.ts';
 import type { SettingKey, Settings } from '../../lib/settings.ts';
-import { ErrorMessage, HelpDesk, Shell } from '../common.tsx';
+import { ErrorMessage, Shell } from '../common.tsx';
 import { t } from '../i18n.ts';
 import { closeAndReturn } from './navigation.ts';
 
@@ -92,7 +92,6 @@ export function ResetApp({ settings, missing, params, open }: Props) {
       {step.kind === 'failed' ? (
         <div class="step">
           <ErrorMessage view={step.error} />
-          <HelpDesk settings={settings} />
           <button type="button" class="primary" onClick={() => flow.restart()}>
             {t('startAgain')}
           </button>

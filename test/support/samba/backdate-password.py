@@ -10,7 +10,8 @@
 # maximum age the DC then reports the password as expired everywhere: LDAP bind `data 532`,
 # Kerberos "Password has expired", msDS-User-Account-Control-Computed UF_PASSWORD_EXPIRED.
 #
-# Input on stdin: {"smbconf": "...", "dns": ["CN=...", ...], "days": 50}
+# Usage: backdate-password.py <smb.conf>, then on stdin: {"dns": ["CN=...", ...], "days": 200}
+# (the database is opened before stdin is read, so a caller can start this early).
 import json
 import sys
 import time
@@ -24,10 +25,10 @@ BYPASS_LAST_SET = "local_oid:1.3.6.1.4.1.7165.4.3.20:0"
 
 
 def main():
-    args = json.load(sys.stdin)
     lp = LoadParm()
-    lp.load(args["smbconf"])
+    lp.load(sys.argv[1])
     samdb = SamDB(url=lp.private_path("sam.ldb"), session_info=system_session(), lp=lp)
+    args = json.load(sys.stdin)
     when = int((time.time() - float(args["days"]) * 86400 + 11644473600) * 10_000_000)
     for dn in args["dns"]:
         m = ldb.Message()

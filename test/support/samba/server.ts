@@ -5,13 +5,14 @@
  *   1. samba runs in the foreground (`-i`) with its stdin a pipe from this process; Samba ends
  *      itself when that pipe reaches EOF, i.e. as soon as this process dies, however it dies;
  *   2. `--maximum-runtime` ends it after a few hours whatever happens;
- *   3. its pid (it leads its own process group) and folder are recorded in a well-known file
- *      (os.tmpdir()/unlatch-test-dc.pid); the next start kills a leftover whose owner is gone,
- *      after checking by /proc that the pid is still that samba;
+ *   3. its pid (it leads its own process group), start time and folder are recorded in a
+ *      well-known file (os.tmpdir()/unlatch-test-dc.pid); the next start kills a leftover whose
+ *      owner is gone, after checking in /proc that the pid is still that samba (same executable,
+ *      same start time: Samba rewrites its argv, so the command line cannot tell);
  *   4. stop() and a process 'exit' hook kill the process group and remove the folder.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { readFileSync, readlinkSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -23,6 +24,8 @@ const PORTS = [88, 389, 636];
 
 interface PidRecord {
   sambaPid: number;
+  /** Kernel start time of that pid (/proc/<pid>/stat field 22): guards against pid reuse. */
+  sambaStart: string | null;
   ownerPid: number;
   dir: string;
   startedAt: string;
@@ -37,12 +40,28 @@ function alive(pid: number): boolean {
   }
 }
 
-function cmdline(pid: number): string {
+/** Start time of a process in clock ticks since boot, or null (no /proc, no such pid). */
+function procStart(pid: number): string | null {
   try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ');
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // "pid (comm) state ppid ..." — comm may contain spaces; fields resume after the last ')'.
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? null;
   } catch {
-    return '';
+    return null;
   }
+}
+
+/** True when pid is still the samba we recorded (Samba rewrites its argv, so check exe + start). */
+function isOurSamba(rec: PidRecord): boolean {
+  if (!alive(rec.sambaPid)) return false;
+  let exe = '';
+  try {
+    exe = readlinkSync(`/proc/${rec.sambaPid}/exe`);
+  } catch {
+    /* not readable */
+  }
+  if (!/\/samba( \(deleted\))?$/.test(exe)) return false;
+  return rec.sambaStart === null || procStart(rec.sambaPid) === rec.sambaStart;
 }
 
 function killGroup(pid: number, signal: NodeJS.Signals): void {
@@ -57,40 +76,108 @@ function killGroup(pid: number, signal: NodeJS.Signals): void {
   }
 }
 
+function groupAlive(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Waits until the process group (samba and its prefork children) has gone. */
 async function waitGone(pid: number, ms: number): Promise<boolean> {
   const end = Date.now() + ms;
   while (Date.now() < end) {
-    if (!alive(pid)) return true;
+    if (!alive(pid) && !groupAlive(pid)) return true;
     await new Promise((r) => setTimeout(r, 25));
   }
-  return !alive(pid);
+  return !alive(pid) && !groupAlive(pid);
 }
 
-/** Kills the DC of a previous run whose owning process is gone; refuses if its owner lives. */
-export async function reapLeftover(log: (s: string) => void): Promise<void> {
-  let rec: PidRecord;
+function readRecord(): PidRecord | null {
   try {
-    rec = JSON.parse(readFileSync(PID_FILE, 'utf8')) as PidRecord;
+    return JSON.parse(readFileSync(PID_FILE, 'utf8')) as PidRecord;
   } catch {
-    return;
+    return null;
   }
-  if (rec.ownerPid !== process.pid && alive(rec.ownerPid)) {
-    throw new Error(
-      `test directory: another test DC is running (samba pid ${rec.sambaPid}, started by pid ${rec.ownerPid} at ` +
-        `${rec.startedAt}); only one can hold ports 88/389/636. Stop that test run first.`,
-    );
+}
+
+function writeRecord(rec: PidRecord, exclusive: boolean): void {
+  writeFileSync(PID_FILE, JSON.stringify(rec), { flag: exclusive ? 'wx' : 'w' });
+}
+
+/** Removes the record if it is ours (this process, this folder). */
+export function releaseSlot(dir: string): void {
+  const cur = readRecord();
+  if (cur && cur.ownerPid === process.pid && cur.dir === dir) {
+    try {
+      unlinkSync(PID_FILE);
+    } catch {
+      /* fine */
+    }
   }
-  const cmd = cmdline(rec.sambaPid);
-  if (alive(rec.sambaPid) && cmd.includes('samba') && cmd.includes(rec.dir)) {
+}
+
+/** Kills what a dead owner left behind: its samba (if still the same process) and folder. */
+async function reap(rec: PidRecord, log: (s: string) => void): Promise<void> {
+  if (rec.sambaPid && isOurSamba(rec)) {
     log(`test directory: killing leftover samba pid ${rec.sambaPid} from a previous run`);
     killGroup(rec.sambaPid, 'SIGKILL');
     await waitGone(rec.sambaPid, 5000);
   }
   if (rec.dir.startsWith(os.tmpdir())) rmSync(rec.dir, { recursive: true, force: true });
-  try {
-    unlinkSync(PID_FILE);
-  } catch {
-    /* fine */
+  const cur = readRecord();
+  if (cur && cur.ownerPid === rec.ownerPid && cur.dir === rec.dir) {
+    try {
+      unlinkSync(PID_FILE);
+    } catch {
+      /* someone else removed it */
+    }
+  }
+}
+
+/**
+ * Claims the one test-DC slot of this machine (ports 88/389/636) for `dir`, atomically (the
+ * record file is created exclusively). A slot whose owner process is gone is reaped; one whose
+ * owner lives (another test run) is waited for, up to `waitMs`.
+ */
+export async function claimSlot(
+  dir: string,
+  opts: { log: (s: string) => void; waitMs: number; ownDirs: ReadonlySet<string> },
+): Promise<void> {
+  const deadline = Date.now() + opts.waitMs;
+  let announced = false;
+  for (;;) {
+    const holder = readRecord();
+    if (holder) {
+      const busy = holder.ownerPid === process.pid ? opts.ownDirs.has(holder.dir) : alive(holder.ownerPid);
+      if (busy) {
+        const who =
+          holder.ownerPid === process.pid
+            ? 'this process already runs a test DC; stop() it first'
+            : `another test run (pid ${holder.ownerPid}, since ${holder.startedAt}) is using the test DC`;
+        if (holder.ownerPid === process.pid || Date.now() >= deadline) {
+          throw new Error(`test directory: ${who}; only one can hold ports 88/389/636.`);
+        }
+        if (!announced) {
+          // Always shown: otherwise a wait looks like a hang.
+          console.error(`test directory: ${who}; waiting up to ${Math.round(opts.waitMs / 1000)} s for it to finish`);
+          announced = true;
+        }
+        await new Promise((r) => setTimeout(r, 500));
+        continue;
+      }
+      await reap(holder, opts.log);
+      continue;
+    }
+    try {
+      writeRecord({ sambaPid: 0, sambaStart: null, ownerPid: process.pid, dir, startedAt: new Date().toISOString() }, true);
+      return;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      // Someone claimed it between our read and our create: look again.
+    }
   }
 }
 
@@ -107,10 +194,19 @@ function portOpen(port: number, host = '127.0.0.1', ms = 300): Promise<boolean> 
   });
 }
 
-/** Fails with a useful message when something else listens on the DC's ports. */
-export async function assertPortsFree(): Promise<void> {
-  const busy: number[] = [];
-  for (const p of PORTS) if (await portOpen(p)) busy.push(p);
+/**
+ * Fails with a useful message when something else listens on the DC's ports (after giving a
+ * DC that is just shutting down a few seconds to let go of them).
+ */
+export async function assertPortsFree(waitMs = 5000): Promise<void> {
+  const end = Date.now() + waitMs;
+  let busy: number[] = [];
+  for (;;) {
+    busy = [];
+    for (const p of PORTS) if (await portOpen(p)) busy.push(p);
+    if (!busy.length || Date.now() >= end) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
   if (busy.length) {
     throw new Error(
       `test directory: port(s) ${busy.join(', ')} on 127.0.0.1 are in use. A system Samba (samba-ad-dc, smbd, ` +
@@ -131,6 +227,7 @@ export interface RunningSamba {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
+/** Starts samba for the domain in domainDir; the slot for recordDir must be claimed. */
 export function startSamba(
   domainDir: string,
   recordDir: string,
@@ -173,17 +270,10 @@ export function startSamba(
   let gone = false;
   void exited.then(() => (gone = true));
 
-  const rec: PidRecord = { sambaPid: pid, ownerPid: process.pid, dir: recordDir, startedAt: new Date().toISOString() };
-  writeFileSync(PID_FILE, JSON.stringify(rec));
-
-  const forgetPidFile = () => {
-    try {
-      const cur = JSON.parse(readFileSync(PID_FILE, 'utf8')) as PidRecord;
-      if (cur.sambaPid === pid) unlinkSync(PID_FILE);
-    } catch {
-      /* fine */
-    }
-  };
+  const rec = readRecord();
+  if (rec && rec.ownerPid === process.pid && rec.dir === recordDir) {
+    writeRecord({ ...rec, sambaPid: pid, sambaStart: procStart(pid) }, false);
+  }
 
   let stopping: Promise<void> | undefined;
   return {
@@ -198,15 +288,14 @@ export function startSamba(
           const ok = await Promise.race([exited.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 5000))]);
           if (!ok) killGroup(pid, 'SIGKILL');
         }
-        // prefork workers may linger a moment after the master.
+        // prefork workers may linger a moment after the master; wait until the ports are free.
         killGroup(pid, 'SIGKILL');
-        forgetPidFile();
+        await waitGone(pid, 5000);
       })();
       return stopping;
     },
     killNow() {
       killGroup(pid, 'SIGKILL');
-      forgetPidFile();
     },
   };
 }

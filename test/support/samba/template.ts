@@ -39,7 +39,7 @@ const HERE = path.dirname(fileURLToPath(import.meta.url));
 const SEED_SCRIPT = path.join(HERE, 'seed-structure.py');
 
 /** Bump when the layout of a template changes in a way the hash below cannot see. */
-const TEMPLATE_FORMAT = 3;
+const TEMPLATE_FORMAT = 5;
 
 export const REALM = 'UNLATCH.TEST';
 export const DNS_DOMAIN = 'unlatch.test';
@@ -111,9 +111,13 @@ export async function provisionInto(dir: string, log: (s: string) => void): Prom
   const tools = sambaTools();
   const t0 = performance.now();
   mkdirSync(dir, { recursive: false, mode: 0o700 });
-  const options = Object.entries({ ...SMB_OPTIONS, 'log file': path.join(dir, 'log.%m') }).map(
-    ([k, v]) => `--option=${k}=${v}`,
-  );
+  const options = Object.entries({
+    ...SMB_OPTIONS,
+    'log file': path.join(dir, 'log.%m'),
+    // Extended attributes (sysvol NT ACLs) in a tdb rather than the file system, so it works
+    // on any temp file system (tmpfs, overlayfs in containers), as Samba's own selftest does.
+    'posix:eadb': path.join(dir, 'private', 'eadb.tdb'),
+  }).map(([k, v]) => `--option=${k}=${v}`);
   // No --adminpass: Samba picks a random one (the real one is set below, through stdin).
   await runOk(
     tools.sambaTool,
@@ -125,13 +129,21 @@ export async function provisionInto(dir: string, log: (s: string) => void): Prom
       '--server-role=dc',
       '--dns-backend=NONE',
       `--host-name=${DC_HOST}`,
-      '--use-xattrs=no',
       `--targetdir=${dir}`,
       ...options,
     ],
     { timeoutMs: 180_000 },
   );
   log(`test directory: samba-tool provision ${Math.round(performance.now() - t0)} ms`);
+  // provision silently drops some --option values (e.g. "old password allowed period"), so
+  // make sure every one of ours is in [global]. The pid directory is ours too: not /run/samba,
+  // which a system Samba or another test DC would share.
+  const confPath = path.join(dir, 'etc', 'smb.conf');
+  writeFileSync(
+    confPath,
+    withGlobalOptions(readFileSync(confPath, 'utf8'), { ...SMB_OPTIONS, 'pid directory': path.join(dir, 'run') }),
+  );
+  mkdirSync(path.join(dir, 'run'), { mode: 0o700 });
 
   const adminPassword = randomPassword();
   const service = { sam: 'svc-unlatch', password: randomPassword() };
@@ -184,6 +196,36 @@ export async function provisionInto(dir: string, log: (s: string) => void): Prom
   writeFileSync(path.join(dir, META_FILE), JSON.stringify(meta, null, 2), { mode: 0o600 });
   log(`test directory: provisioned in ${meta.provisionMs} ms`);
   return meta;
+}
+
+/** Sets `options` in the [global] section of an smb.conf text (replacing existing values). */
+export function withGlobalOptions(conf: string, options: Record<string, string>): string {
+  const norm = (k: string) => k.trim().toLowerCase().replace(/\s+/g, ' ');
+  const wanted = new Map(Object.entries(options).map(([k, v]) => [norm(k), `\t${k} = ${v}`]));
+  const out: string[] = [];
+  let section = '';
+  const flush = () => {
+    if (section === 'global') for (const line of wanted.values()) out.push(line);
+    wanted.clear();
+  };
+  for (const line of conf.split('\n')) {
+    const header = /^\s*\[([^\]]+)\]\s*$/.exec(line);
+    if (header) {
+      if (section === 'global') flush();
+      section = header[1]!.trim().toLowerCase();
+      out.push(line);
+      continue;
+    }
+    const kv = /^\s*([^=#;]+?)\s*=/.exec(line);
+    if (section === 'global' && kv && wanted.has(norm(kv[1]!))) {
+      out.push(wanted.get(norm(kv[1]!))!);
+      wanted.delete(norm(kv[1]!));
+      continue;
+    }
+    out.push(line);
+  }
+  if (section === 'global') flush();
+  return out.join('\n');
 }
 
 /** A throwaway CA and a server certificate valid for 127.0.0.1 and dc1.unlatch.test. */

@@ -72,12 +72,13 @@ export interface RunResult {
 
 /**
  * Runs a program to completion. `input` goes to stdin (then stdin is closed), which is how
- * secrets are passed: never in argv, never in the environment.
+ * secrets are passed: never in argv, never in the environment. When `input` is a promise the
+ * program starts at once and gets its stdin when the promise resolves.
  */
 export function run(
   file: string,
   args: string[],
-  opts: { input?: string; env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number } = {},
+  opts: { input?: string | Promise<string>; env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number } = {},
 ): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(file, args, {
@@ -101,7 +102,11 @@ export function run(
     // A child that exits before reading stdin makes the write fail with EPIPE; the exit code
     // tells the real story.
     child.stdin.on('error', () => {});
-    child.stdin.end(opts.input ?? '');
+    // The input may come later (a promise): the program can start up meanwhile.
+    void Promise.resolve(opts.input ?? '').then(
+      (text) => child.stdin.end(text),
+      () => child.stdin.end(),
+    );
   });
 }
 

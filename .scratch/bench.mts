@@ -1,0 +1,2 @@
+import { measureExtension } from '/work/main/bench/extension.ts';
+console.log(JSON.stringify(await measureExtension(console.log)));
