@@ -29,6 +29,15 @@ const KEYS = {
   locked: ['bannerLocked', 'bannerActionUnlock'],
 } as const;
 
+/** Runs `task` when the page is idle (at the latest after a second), so loading never waits on it. */
+function idle<T>(task: () => T): Promise<T> {
+  return new Promise((resolve) => {
+    const run = () => resolve(task());
+    if (typeof requestIdleCallback === 'function') requestIdleCallback(run, { timeout: 1000 });
+    else setTimeout(run, 50);
+  });
+}
+
 async function main(): Promise<void> {
   const stored = (await api.storage.local.get(RULES_KEY))[RULES_KEY];
   if (!Array.isArray(stored)) return;
@@ -50,7 +59,8 @@ async function main(): Promise<void> {
     );
   };
 
-  const first = detect(rules, document);
+  // Message containers first (cheap on any page); all visible text only when the browser is idle.
+  const first = detect(rules, document, 'likely') ?? (await idle(() => detect(rules, document, 'full')));
   if (first) return show(first);
 
   // Single-page sign-ins render their errors later: rescan on changes, at most every RESCAN_MS.
@@ -58,7 +68,7 @@ async function main(): Promise<void> {
   const observer = new MutationObserver(() => {
     timer ??= setTimeout(() => {
       timer = undefined;
-      const hit = shown ? undefined : detect(rules, document);
+      const hit = shown ? undefined : detect(rules, document, 'full');
       if (hit) {
         observer.disconnect();
         show(hit);

@@ -39,9 +39,37 @@ export function textRuns(root: Element): string[] {
   return runs;
 }
 
-/** The first rule (of those already matched by URL) that the page content satisfies. */
-export function detect(rules: readonly DetectionRule[], doc: Document): Detection | undefined {
-  let body: string[] | undefined;
+/**
+ * Where sign-in pages put their messages: alerts and live regions, and elements whose id or
+ * class says error, alert, message or warning. Only small ones count (a page-sized wrapper
+ * called "message-page" would be the whole page again).
+ */
+const LIKELY =
+  '[role=alert],[role=status],[aria-live],[id*=error i],[class*=error i],[id*=alert i],[class*=alert i],' +
+  '[id*=message i],[class*=message i],[id*=warning i],[class*=warning i]';
+const LIKELY_MAX_CHARS = 4096;
+
+export type Scope = 'likely' | 'full';
+
+/**
+ * The first rule (of those already matched by URL) that the page content satisfies.
+ * `likely` looks only at message containers, which is where sign-in pages show errors and is
+ * cheap on any page; `full` reads all visible text (the content script runs it in idle time
+ * when `likely` found nothing). Rules with a selector are exact and checked in both.
+ */
+export function detect(rules: readonly DetectionRule[], doc: Document, scope: Scope = 'full'): Detection | undefined {
+  let runs: string[] | undefined;
+  const text = (): string[] => {
+    if (runs) return runs;
+    if (!doc.body) return (runs = []);
+    if (scope === 'full') return (runs = textRuns(doc.body));
+    runs = [];
+    for (const el of Array.from(doc.querySelectorAll(LIKELY))) {
+      const t = el.textContent ?? '';
+      if (t.length > 0 && t.length <= LIKELY_MAX_CHARS) runs.push(...textRuns(el));
+    }
+    return runs;
+  };
   for (const rule of rules) {
     const re = textRegExp(rule);
     if (rule.textPattern && !re) continue;
@@ -55,8 +83,7 @@ export function detect(rules: readonly DetectionRule[], doc: Document): Detectio
       }
       hit = re ? found.some((el) => textRuns(el).some((run) => re.test(run))) : found.length > 0;
     } else if (re) {
-      body ??= doc.body ? textRuns(doc.body) : [];
-      hit = body.some((run) => re.test(run));
+      hit = text().some((run) => re.test(run));
     } else {
       hit = true;
     }

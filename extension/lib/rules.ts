@@ -37,25 +37,40 @@ export function ruleUrl(href: string): string {
 /** Rules whose urlPattern matches; an invalid pattern simply never matches. */
 export function rulesForUrl(rules: readonly DetectionRule[], href: string): DetectionRule[] {
   const url = ruleUrl(href);
+  // Built-in rules share URL patterns (one per product, three outcomes): test each once.
+  const seen = new Map<string, boolean>();
   return rules.filter((r) => {
-    try {
-      return globToRegExp(r.urlPattern).test(url);
-    } catch {
-      return false;
+    let ok = seen.get(r.urlPattern);
+    if (ok === undefined) {
+      try {
+        ok = globToRegExp(r.urlPattern).test(url);
+      } catch {
+        ok = false;
+      }
+      seen.set(r.urlPattern, ok);
     }
+    return ok;
   });
 }
 
+const compiled = new Map<string, RegExp | undefined>();
+
 /**
- * Compiles a rule's text pattern; undefined when it has none or it does not compile. A space
- * (outside a [class]) matches any run of white space, as words on a page are separated by
- * newlines, indentation or element boundaries as often as by one space.
+ * Compiles a rule's text pattern (once per pattern); undefined when it has none or it does not
+ * compile. A space (outside a [class]) matches any run of white space, as words on a page are
+ * separated by newlines, indentation or element boundaries as often as by one space.
  */
 export function textRegExp(rule: DetectionRule): RegExp | undefined {
   if (!rule.textPattern) return undefined;
+  if (compiled.has(rule.textPattern)) return compiled.get(rule.textPattern);
+  const re = compileText(rule.textPattern);
+  compiled.set(rule.textPattern, re);
+  return re;
+}
+
+function compileText(p: string): RegExp | undefined {
   let source = '';
   let inClass = false;
-  const p = rule.textPattern;
   for (let i = 0; i < p.length; i++) {
     const c = p[i] as string;
     if (c === '\\') {

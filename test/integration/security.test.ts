@@ -171,3 +171,31 @@ describe('Security of the writeback path', function () {
     await assert.rejects(stack.openSession({ pin: undefined }), { code: 'KEY_PIN_MISSING' });
   });
 });
+
+describe('Agent authentication at the relay', function () {
+  this.timeout(60_000);
+  it('refuses an agent with a wrong tenant secret, and the agent reports it as event 31032', async () => {
+    const { startAgent } = await import('../../agent/agent.ts');
+    const { createLogger } = await import('../../agent/log.ts');
+    const stack = await startStack();
+    const logs: string[] = [];
+    process.env['UNLATCH_TEST_WRONG_SECRET'] = 'c'.repeat(43);
+    const impostor = await startAgent(
+      { ...stack.agentConfig, agentId: 'impostor', relay: { ...stack.agentConfig.relay, secret: { env: 'UNLATCH_TEST_WRONG_SECRET' } } },
+      { logger: createLogger('info', { write: (l: string) => void logs.push(l) }) },
+    );
+    try {
+      const deadline = Date.now() + 5000;
+      while (!logs.some((l) => l.includes('"event":31032')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      assert.ok(logs.some((l) => l.includes('"event":31032')), 'no RelayAuthFailed event');
+      assert.equal(impostor.link.isOpen, false);
+      assert.ok(!logs.join('').includes('c'.repeat(43)), 'the secret was logged');
+      // The real agent is still the only one serving.
+      const session = await stack.openSession();
+      session.close();
+    } finally {
+      await impostor.stop();
+      await stack.stop();
+    }
+  });
+});
