@@ -9,7 +9,7 @@ await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
 const url = `http://127.0.0.1:${(server.address() as any).port}/adfs/ls/`;
 const b = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: ['--no-sandbox'] });
 const src = readFileSync('/work/main/.scratch/scan.js', 'utf8');
-for (let run = 0; run < 5; run++) {
+for (let run = 0; run < 10; run++) {
   const page = await b.newPage();
   await page.goto(url);
   await page.evaluate(src);

@@ -11,19 +11,31 @@
   }
   function rulesForUrl(rules, href) {
     const url = ruleUrl(href);
+    const seen = /* @__PURE__ */ new Map();
     return rules.filter((r) => {
-      try {
-        return globToRegExp(r.urlPattern).test(url);
-      } catch {
-        return false;
+      let ok = seen.get(r.urlPattern);
+      if (ok === void 0) {
+        try {
+          ok = globToRegExp(r.urlPattern).test(url);
+        } catch {
+          ok = false;
+        }
+        seen.set(r.urlPattern, ok);
       }
+      return ok;
     });
   }
+  var compiled = /* @__PURE__ */ new Map();
   function textRegExp(rule) {
     if (!rule.textPattern) return void 0;
+    if (compiled.has(rule.textPattern)) return compiled.get(rule.textPattern);
+    const re = compileText(rule.textPattern);
+    compiled.set(rule.textPattern, re);
+    return re;
+  }
+  function compileText(p) {
     let source = "";
     let inClass = false;
-    const p = rule.textPattern;
     for (let i = 0; i < p.length; i++) {
       const c = p[i];
       if (c === "\\") {
@@ -67,8 +79,28 @@
     if (pos < text.length) runs.push(text.slice(pos));
     return runs;
   }
-  function detect(rules, doc) {
-    let body;
+  var FORM_REGION_LEVELS = 3;
+  function formRegions(doc) {
+    const regions = /* @__PURE__ */ new Set();
+    for (const form of Array.from(doc.forms).slice(0, 5)) {
+      let region = form;
+      for (let i = 0; i < FORM_REGION_LEVELS; i++) {
+        const parent = region.parentElement;
+        if (!parent || parent === doc.body || parent === doc.documentElement) break;
+        region = parent;
+      }
+      regions.add(region);
+    }
+    return [...regions].filter((r) => ![...regions].some((o) => o !== r && o.contains(r)));
+  }
+  function detect(rules, doc, scope = "full") {
+    let runs;
+    const text = () => {
+      if (runs) return runs;
+      if (!doc.body) return runs = [];
+      if (scope === "full") return runs = textRuns(doc.body);
+      return runs = formRegions(doc).flatMap(textRuns);
+    };
     for (const rule of rules) {
       const re = textRegExp(rule);
       if (rule.textPattern && !re) continue;
@@ -82,8 +114,7 @@
         }
         hit = re ? found.some((el) => textRuns(el).some((run) => re.test(run))) : found.length > 0;
       } else if (re) {
-        body ??= doc.body ? textRuns(doc.body) : [];
-        hit = body.some((run) => re.test(run));
+        hit = text().some((run) => re.test(run));
       } else {
         hit = true;
       }
@@ -92,27 +123,79 @@
     return void 0;
   }
 
+  // extension/content/banner.ts
+  var CSS = `
+:host{all:initial}
+.card{position:fixed;top:16px;right:16px;z-index:2147483647;max-width:380px;display:flex;gap:12px;align-items:center;flex-wrap:wrap;
+padding:12px 14px;border-radius:8px;background:#fff;color:#1b1f24;border:1px solid #c7ccd1;border-left:4px solid #0b5cad;
+box-shadow:0 4px 16px rgba(0,0,0,.18);font:14px/1.4 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif}
+.msg{flex:1 1 200px;margin:0}
+button{font:inherit;cursor:pointer;border-radius:6px}
+.act{background:#0b5cad;color:#fff;border:1px solid #0b5cad;padding:6px 12px;font-weight:600}
+.x{background:none;border:1px solid transparent;color:#444;padding:2px 8px;font-size:18px;line-height:1}
+button:focus-visible{outline:3px solid #f5a623;outline-offset:2px}
+`;
+  function showBanner(outcome, text, onAct) {
+    const host = document.createElement("unlatch-banner");
+    host.setAttribute("data-outcome", outcome);
+    const root = host.attachShadow({ mode: "open" });
+    try {
+      const sheet = new CSSStyleSheet();
+      sheet.replaceSync(CSS);
+      root.adoptedStyleSheets = [sheet];
+    } catch {
+      const style = document.createElement("style");
+      style.textContent = CSS;
+      root.append(style);
+    }
+    const card = document.createElement("div");
+    card.className = "card";
+    card.setAttribute("role", "region");
+    card.setAttribute("aria-label", text.label);
+    const msg = document.createElement("p");
+    msg.className = "msg";
+    msg.setAttribute("role", "status");
+    msg.textContent = text.message;
+    const act = document.createElement("button");
+    act.className = "act";
+    act.type = "button";
+    act.textContent = text.action;
+    const x = document.createElement("button");
+    x.className = "x";
+    x.type = "button";
+    x.textContent = "\xD7";
+    x.setAttribute("aria-label", text.dismiss);
+    card.append(msg, act, x);
+    root.append(card);
+    const remove = () => host.remove();
+    act.addEventListener("click", (ev) => {
+      if (ev.isTrusted) onAct();
+    });
+    x.addEventListener("click", (ev) => {
+      if (ev.isTrusted) remove();
+    });
+    document.documentElement.append(host);
+    return remove;
+  }
+
   // .scratch/scanentry.ts
-  globalThis.__prof = (rules) => {
+  globalThis.__prof = async (rules) => {
     const out = {};
+    const t0 = performance.now();
+    await Promise.resolve(rules);
+    out.await = performance.now() - t0;
     let t = performance.now();
     const c = rulesForUrl(rules, location.href);
     out.url = performance.now() - t;
     t = performance.now();
-    const runs = textRuns(document.body);
-    out.runs = performance.now() - t;
-    out.nruns = runs.length;
+    const d = detect(c, document, "likely");
+    out.likely = performance.now() - t;
+    out.hit = d ? 1 : 0;
     t = performance.now();
-    for (const r of c) {
-      const re = textRegExp(r);
-      const t1 = performance.now();
-      runs.some((x) => re.test(x));
-      out["re_" + r.outcome] = performance.now() - t1;
-    }
-    out.regex = performance.now() - t;
-    t = performance.now();
-    detect(c, document);
-    out.detect = performance.now() - t;
+    showBanner("expired", { message: "m", action: "a", dismiss: "d", label: "l" }, () => {
+    });
+    out.banner = performance.now() - t;
+    out.total = performance.now() - t0;
     return out;
   };
 })();

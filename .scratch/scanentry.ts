@@ -1,12 +1,15 @@
-import { detect, textRuns } from '../extension/content/scan.ts';
-import { rulesForUrl, textRegExp } from '../extension/lib/rules.ts';
-(globalThis as any).__prof = (rules: any[]) => {
+import { detect } from '../extension/content/scan.ts';
+import { showBanner } from '../extension/content/banner.ts';
+import { rulesForUrl } from '../extension/lib/rules.ts';
+(globalThis as any).__prof = async (rules: any[]) => {
   const out: Record<string, number> = {};
+  const t0 = performance.now();
+  await Promise.resolve(rules);
+  out.await = performance.now() - t0;
   let t = performance.now();
   const c = rulesForUrl(rules, location.href); out.url = performance.now() - t; t = performance.now();
-  const runs = textRuns(document.body); out.runs = performance.now() - t; out.nruns = runs.length; t = performance.now();
-  for (const r of c) { const re = textRegExp(r)!; const t1 = performance.now(); runs.some((x) => re.test(x)); out['re_' + r.outcome] = performance.now() - t1; }
-  out.regex = performance.now() - t; t = performance.now();
-  detect(c, document); out.detect = performance.now() - t;
+  const d = detect(c, document, 'likely'); out.likely = performance.now() - t; out.hit = d ? 1 : 0; t = performance.now();
+  showBanner('expired', { message: 'm', action: 'a', dismiss: 'd', label: 'l' }, () => {}); out.banner = performance.now() - t;
+  out.total = performance.now() - t0;
   return out;
 };

@@ -85,22 +85,36 @@ async function startRelayProcess(): Promise<RelayProcess> {
   };
 }
 
+/** Frames that arrive with the upgrade response come before any later listener: buffer them. */
+const inboxes = new WeakMap<WebSocket, { queue: string[]; waiters: Array<(s: string) => void> }>();
+
 function open(url: string): Promise<WebSocket> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(url, { perMessageDeflate: false });
+    const inbox = { queue: [] as string[], waiters: [] as Array<(s: string) => void> };
+    inboxes.set(ws, inbox);
+    ws.on('message', (d) => {
+      const waiter = inbox.waiters.shift();
+      if (waiter) waiter(d.toString());
+      else inbox.queue.push(d.toString());
+    });
     ws.once('open', () => resolve(ws));
     ws.once('error', reject);
   });
 }
 
 function nextMessage(ws: WebSocket): Promise<string> {
-  return new Promise((resolve) => ws.once('message', (d) => resolve(d.toString())));
+  const inbox = inboxes.get(ws)!;
+  const queued = inbox.queue.shift();
+  return queued !== undefined ? Promise.resolve(queued) : new Promise((resolve) => inbox.waiters.push(resolve));
 }
 
 /** Opens a relay session: PoW (difficulty 0 here), open, first message with a key. */
 async function relaySession(relay: RelayProcess): Promise<WebSocket> {
   const ws = await open(`${relay.url}/v1/client?tenant=${relay.tenant}`);
-  const pow = JSON.parse(await nextMessage(ws)) as { challenge: string; difficulty: number };
+  const first = await nextMessage(ws);
+  const pow = JSON.parse(first) as { t: string; challenge: string; difficulty: number };
+  if (pow.t !== "pow") throw new Error(`relay answered ${first}`);
   ws.send(JSON.stringify({ t: 'open', challenge: pow.challenge, nonce: await solvePow(pow.challenge, pow.difficulty) }));
   const opened = JSON.parse(await nextMessage(ws)) as { t: string };
   if (opened.t !== 'opened') throw new Error(`relay answered ${JSON.stringify(opened)}`);

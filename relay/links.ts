@@ -51,6 +51,7 @@ export interface Session {
   /** Client messages not yet followed by an agent answer. */
   waiting: number;
   lifetimeTimer?: NodeJS.Timeout;
-  waitTimer?: NodeJS.Timeout;
+  /** performance.now() when the oldest unanswered client message went to the agent. */
+  waitingSince?: number | undefined;
   ended: boolean;
 }

@@ -39,23 +39,36 @@ export function textRuns(root: Element): string[] {
   return runs;
 }
 
+/** How far above a form its messages are looked for (AD FS, Entra ID, the demo: 0–1 levels). */
+const FORM_REGION_LEVELS = 3;
+
 /**
- * Where sign-in pages put their messages: alerts and live regions, and elements whose id or
- * class says error, alert, message or warning. Only small ones count (a page-sized wrapper
- * called "message-page" would be the whole page again).
+ * Where sign-in pages show their errors: in or next to the sign-in form. The regions are the
+ * forms' ancestors a few levels up (never the body), found without any selector query, which
+ * on a page of tens of thousands of elements costs as much as reading all its text.
  */
-const LIKELY =
-  '[role=alert],[role=status],[aria-live],[id*=error i],[class*=error i],[id*=alert i],[class*=alert i],' +
-  '[id*=message i],[class*=message i],[id*=warning i],[class*=warning i]';
-const LIKELY_MAX_CHARS = 4096;
+function formRegions(doc: Document): Element[] {
+  const regions = new Set<Element>();
+  for (const form of Array.from(doc.forms).slice(0, 5)) {
+    let region: Element = form;
+    for (let i = 0; i < FORM_REGION_LEVELS; i++) {
+      const parent = region.parentElement;
+      if (!parent || parent === doc.body || parent === doc.documentElement) break;
+      region = parent;
+    }
+    regions.add(region);
+  }
+  // A region inside another one is read with it already.
+  return [...regions].filter((r) => ![...regions].some((o) => o !== r && o.contains(r)));
+}
 
 export type Scope = 'likely' | 'full';
 
 /**
  * The first rule (of those already matched by URL) that the page content satisfies.
- * `likely` looks only at message containers, which is where sign-in pages show errors and is
- * cheap on any page; `full` reads all visible text (the content script runs it in idle time
- * when `likely` found nothing). Rules with a selector are exact and checked in both.
+ * `likely` reads only the text around sign-in forms, which is where sign-in pages show errors
+ * and cheap on any page; `full` reads all visible text (the content script runs it in idle
+ * time when `likely` found nothing). Rules with a selector are exact and checked in both.
  */
 export function detect(rules: readonly DetectionRule[], doc: Document, scope: Scope = 'full'): Detection | undefined {
   let runs: string[] | undefined;
@@ -63,12 +76,7 @@ export function detect(rules: readonly DetectionRule[], doc: Document, scope: Sc
     if (runs) return runs;
     if (!doc.body) return (runs = []);
     if (scope === 'full') return (runs = textRuns(doc.body));
-    runs = [];
-    for (const el of Array.from(doc.querySelectorAll(LIKELY))) {
-      const t = el.textContent ?? '';
-      if (t.length > 0 && t.length <= LIKELY_MAX_CHARS) runs.push(...textRuns(el));
-    }
-    return runs;
+    return (runs = formRegions(doc).flatMap(textRuns));
   };
   for (const rule of rules) {
     const re = textRegExp(rule);
