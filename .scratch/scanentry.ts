@@ -1,15 +1,13 @@
-import { detect } from '../extension/content/scan.ts';
-import { showBanner } from '../extension/content/banner.ts';
-import { rulesForUrl } from '../extension/lib/rules.ts';
+import { textRuns } from '../extension/content/scan.ts';
+import { textRegExp } from '../extension/lib/rules.ts';
 (globalThis as any).__prof = async (rules: any[]) => {
   const out: Record<string, number> = {};
-  const t0 = performance.now();
-  await Promise.resolve(rules);
-  out.await = performance.now() - t0;
   let t = performance.now();
-  const c = rulesForUrl(rules, location.href); out.url = performance.now() - t; t = performance.now();
-  const d = detect(c, document, 'likely'); out.likely = performance.now() - t; out.hit = d ? 1 : 0; t = performance.now();
-  showBanner('expired', { message: 'm', action: 'a', dismiss: 'd', label: 'l' }, () => {}); out.banner = performance.now() - t;
-  out.total = performance.now() - t0;
+  const region = document.getElementById('content')!;
+  const runs = textRuns(region); out.runs = performance.now() - t; out.len = runs.join('').length; t = performance.now();
+  for (const r of rules.slice(1, 4)) {
+    const t1 = performance.now(); const re = textRegExp(r)!; out['compile_' + r.outcome] = performance.now() - t1;
+    const t2 = performance.now(); re.test(runs[0]!); out['test_' + r.outcome] = performance.now() - t2;
+  }
   return out;
 };

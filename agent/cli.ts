@@ -2,12 +2,15 @@
  * `unlatch-agent <command>`: init, run, rotate-keys, report. Exit status 0 on success, 1 on a problem
  * the admin must fix (the message says what), 2 on wrong usage.
  */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startAgent } from './agent.ts';
 import { reportCommand } from './audit/report.ts';
 import { ConfigError, loadAgentConfig } from './config.ts';
 import { EventLog } from './events.ts';
 import { initAgent } from './init.ts';
+import { browserPolicies, regFileBytes } from './policy.ts';
 import { createLogger } from './log.ts';
 import { KeyRing } from './keys.ts';
 
@@ -17,10 +20,15 @@ Commands:
   init          create keys, the tenant secret and a config; print the relay entry and the pin
   run           connect to the relay and serve sessions
   rotate-keys   roll the encryption key now (the previous one stays valid for the grace period)
+  policy        print ready-to-deploy browser policy (Chrome/Edge JSON and .reg, Firefox policies.json)
   report        what the audit log says: resets, changes, unlocks, failures, blocked users
 
 Common options:
   --config FILE   agent config (default: $UNLATCH_AGENT_CONFIG or ./agent.yaml)
+
+policy options:
+  [--relay-url wss://…] (the relay's public URL, default relay.url) [--out DIR] [--extension-id ID]
+  [--update-url URL] [--company NAME] [--helpdesk-url URL] [--helpdesk-text TEXT]
 
 init options:
   --dir DIR --tenant ID --relay-url wss://… --ldap-url ldaps://… (repeatable) --base-dn DN
@@ -55,6 +63,12 @@ async function main(argv: string[]): Promise<number> {
       'smtp-no-tls': { type: 'boolean', default: false },
       'smtp-ca-file': { type: 'string' },
       force: { type: 'boolean', default: false },
+      out: { type: 'string' },
+      'extension-id': { type: 'string' },
+      'update-url': { type: 'string' },
+      company: { type: 'string' },
+      'helpdesk-url': { type: 'string' },
+      'helpdesk-text': { type: 'string' },
       file: { type: 'string' },
       since: { type: 'string' },
       until: { type: 'string' },
@@ -98,8 +112,10 @@ async function main(argv: string[]): Promise<number> {
       }, new EventLog(createLogger()));
       process.stdout.write(
         `Wrote ${result.configPath}\n\n` +
-          `Relay operator: add this under "tenants:" in the relay config:\n${indent(result.relayEntry)}\n` +
-          `Browser policy: pin the agent's signing key:\n  signingKeyPin: ${result.pin}\n`,
+          `Relay operator: add this under "tenants:" in the relay config:\n${indent(result.relayEntry)}\n\n` +
+          `Browser policy: pin the agent's signing key:\n  signingKeyPin: ${result.pin}\n\n` +
+          `Ready-to-deploy Chrome, Edge and Firefox policy: unlatch-agent policy --config ${result.configPath} --relay-url <public wss:// URL of the relay>\n` +
+          `Then start the agent: unlatch-agent run --config ${result.configPath}\n`,
       );
       return 0;
     }
@@ -127,6 +143,44 @@ async function main(argv: string[]): Promise<number> {
         (s) => process.stdout.write(s),
         (s) => process.stderr.write(s),
       );
+    }
+    case 'policy': {
+      const config = loadAgentConfig(configPath);
+      const ring = await KeyRing.load({ dir: config.keys.dir, tenant: config.tenant, rotateDays: config.keys.rotateDays, graceDays: config.keys.graceDays });
+      const branding = {
+        ...(values.company ? { companyName: values.company } : {}),
+        ...(values['helpdesk-url'] ? { helpdeskUrl: values['helpdesk-url'] } : {}),
+        ...(values['helpdesk-text'] ? { helpdeskText: values['helpdesk-text'] } : {}),
+      };
+      const policies = browserPolicies({
+        // Browsers reach the relay at its public URL, which may differ from the agent's view.
+        relayUrl: values['relay-url'] ?? config.relay.url,
+        tenant: config.tenant,
+        pin: await ring.pin(),
+        ...(values['extension-id'] ? { extensionId: values['extension-id'] } : {}),
+        ...(values['update-url'] ? { updateUrl: values['update-url'] } : {}),
+        ...(Object.keys(branding).length ? { branding } : {}),
+      });
+      const files: Array<[string, string | Uint8Array, string]> = [
+        ['chrome-policy.json', policies.chromeJson, 'Chrome on Linux: /etc/opt/chrome/policies/managed/; macOS: a configuration profile'],
+        ['edge-policy.json', policies.edgeJson, 'Edge on Linux: /etc/opt/edge/policies/managed/; macOS: a configuration profile'],
+        ['chrome.reg', regFileBytes(policies.chromeReg), 'Chrome on Windows: import with regedit, or translate to Group Policy preferences'],
+        ['edge.reg', regFileBytes(policies.edgeReg), 'Edge on Windows: as above'],
+        ['firefox-policies.json', policies.firefoxPolicies, 'Firefox: <install dir>/distribution/policies.json (or the Enterprise policy templates)'],
+      ];
+      if (values.out) {
+        mkdirSync(values.out, { recursive: true });
+        for (const [name, content, where] of files) {
+          writeFileSync(join(values.out, name), content);
+          process.stdout.write(`${join(values.out, name)}  — ${where}\n`);
+        }
+      } else {
+        const text = { 'chrome.reg': policies.chromeReg, 'edge.reg': policies.edgeReg } as Record<string, string>;
+        for (const [name, content, where] of files) {
+          process.stdout.write(`# ${name} — ${where}\n${text[name] ?? content}\n`);
+        }
+      }
+      return 0;
     }
     case 'rotate-keys': {
       const config = loadAgentConfig(configPath);
