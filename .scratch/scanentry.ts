@@ -1,13 +1,10 @@
-import { textRuns } from '../extension/content/scan.ts';
-import { textRegExp } from '../extension/lib/rules.ts';
 (globalThis as any).__prof = async (rules: any[]) => {
   const out: Record<string, number> = {};
   let t = performance.now();
-  const region = document.getElementById('content')!;
-  const runs = textRuns(region); out.runs = performance.now() - t; out.len = runs.join('').length; t = performance.now();
-  for (const r of rules.slice(1, 4)) {
-    const t1 = performance.now(); const re = textRegExp(r)!; out['compile_' + r.outcome] = performance.now() - t1;
-    const t2 = performance.now(); re.test(runs[0]!); out['test_' + r.outcome] = performance.now() - t2;
-  }
+  const region = document.getElementById('content')!; out.byId = performance.now() - t; t = performance.now();
+  const tc = region.textContent; out.textContent = performance.now() - t; t = performance.now();
+  const q = region.querySelectorAll('script,style,noscript,textarea'); out.qsa = performance.now() - t; t = performance.now();
+  const q2 = region.querySelectorAll('script,style,noscript,textarea'); out.qsa2 = performance.now() - t; t = performance.now();
+  const g = region.getElementsByTagName('script').length; out.gebtn = performance.now() - t; t = performance.now();
   return out;
 };

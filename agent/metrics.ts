@@ -213,6 +213,9 @@ export function startMetricsServer(metrics: AgentMetrics, listen: { host: string
       (err: Error) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`metrics failed: ${err.name}\n`),
     );
   });
+  // Longer than any scrape interval: a scraper reusing a connection the server just closed as
+  // idle would otherwise see ECONNRESET (Node's default idle timeout is 5 s).
+  server.keepAliveTimeout = 120_000;
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(listen.port, listen.host, () => {

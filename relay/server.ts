@@ -141,6 +141,8 @@ export class RelayServer {
     this.wss.on('error', (err) => this.log.error({ err: err.message }, 'websocket server error'));
     const handler = (req: IncomingMessage, res: ServerResponse) => this.onRequest(req, res);
     this.http = options.files.tls ? createHttpsServer({ cert: options.files.tls.cert, key: options.files.tls.key }, handler) : createHttpServer(handler);
+    // Scrapers and health checkers reuse connections; outlive their intervals (default is 5 s).
+    this.http.keepAliveTimeout = 120_000;
     this.http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.onUpgrade(req, socket, head));
   }
 

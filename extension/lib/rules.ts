@@ -19,13 +19,27 @@ export interface DetectionRule {
   userField?: string;
 }
 
-/** Glob → anchored, case-insensitive RegExp; everything but `*` is literal. */
-export function globToRegExp(glob: string): RegExp {
-  const body = glob
-    .split('*')
-    .map((part) => part.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&'))
-    .join('.*');
-  return new RegExp(`^${body}$`, 'i');
+/**
+ * Whether `url` matches `glob` as a whole, case-insensitively; `*` matches any run of
+ * characters, everything else is literal. Plain string search, no RegExp: it runs for every
+ * rule on every page, and compiling a dozen regular expressions costs more than the matching.
+ */
+export function globMatch(glob: string, url: string): boolean {
+  const parts = glob.toLowerCase().split('*');
+  const text = url.toLowerCase();
+  const first = parts[0] as string;
+  if (parts.length === 1) return text === first;
+  const last = parts[parts.length - 1] as string;
+  if (!text.startsWith(first) || !text.endsWith(last) || text.length < first.length + last.length) return false;
+  let pos = first.length;
+  const end = text.length - last.length;
+  for (let i = 1; i < parts.length - 1; i++) {
+    const part = parts[i] as string;
+    const at = text.indexOf(part, pos);
+    if (at < 0 || at + part.length > end) return false;
+    pos = at + part.length;
+  }
+  return true;
 }
 
 /** The URL as rules see it: without the fragment, which never reaches a server anyway. */
@@ -42,11 +56,7 @@ export function rulesForUrl(rules: readonly DetectionRule[], href: string): Dete
   return rules.filter((r) => {
     let ok = seen.get(r.urlPattern);
     if (ok === undefined) {
-      try {
-        ok = globToRegExp(r.urlPattern).test(url);
-      } catch {
-        ok = false;
-      }
+      ok = globMatch(r.urlPattern, url);
       seen.set(r.urlPattern, ok);
     }
     return ok;
