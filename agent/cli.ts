@@ -1,6 +1,6 @@
 /**
- * `unlatch-agent <command>`: init, run, rotate-keys, report. Exit status 0 on success, 1 on a problem
- * the admin must fix (the message says what), 2 on wrong usage.
+ * `unlatch-agent <command>`: init, run, rotate-keys, policy, report. Exit status 0 on success,
+ * 2 on wrong usage or a bad config, 1 on any other problem; the message says what to fix.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -206,7 +206,8 @@ function indent(text: string): string {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (err: unknown) => {
-    process.stderr.write(`unlatch-agent: ${err instanceof ConfigError || err instanceof Error ? err.message : String(err)}\n`);
-    process.exit(1);
+    process.stderr.write(`unlatch-agent: ${err instanceof Error ? err.message : String(err)}\n`);
+    // Same convention as unlatch-relay: 2 for a configuration the admin must fix.
+    process.exit(err instanceof ConfigError ? 2 : 1);
   },
 );

@@ -85,6 +85,11 @@ export class ClientSession {
     }
   }
 
+  /** The agent encryption key this session's key was wrapped to (diagnostics, rollover tests). */
+  get keyId(): string {
+    return this.agentKey.kid;
+  }
+
   /** Sends one request and waits for the agent's answer. Relay failures throw UnlatchError. */
   async request(message: ClientMessage): Promise<AgentMessage> {
     const data = await this.channel.seal(message);
