@@ -15,13 +15,19 @@ import { directoryPort } from './directory/port.ts';
 import { EventLog } from './events.ts';
 import { OneTimeCodes } from './gates/codes.ts';
 import { domainFromBaseDN, mailDomainOf } from './gates/decoy.ts';
-import { Throttle } from './gates/throttle.ts';
+import { Gates } from './gates/index.ts';
+import { Registrations } from './gates/registration.ts';
+import { HOUR_MS, Throttle } from './gates/throttle.ts';
 import { KeyRing } from './keys.ts';
 import { RelayLink } from './link.ts';
 import { createLogger, type Logger } from './log.ts';
-import { createMailer } from './mailer.ts';
+import { Notifier } from './notify/index.ts';
+import { createMailer } from './notify/mailer.ts';
+import { createPhoneSender } from './notify/phone.ts';
 import { AgentMetrics, startMetricsServer } from './metrics.ts';
+import { ReminderScheduler } from './reminders/index.ts';
 import { SessionManager } from './session/manager.ts';
+import { openSqliteStore, StoreKeys, type AgentStore } from './store/index.ts';
 
 export interface RunningAgent {
   link: RelayLink;
@@ -31,17 +37,28 @@ export interface RunningAgent {
   /** http://host:port/metrics when `metrics.listen` is configured. */
   metricsUrl: string | undefined;
   audit: AuditLog;
+  /** Registrations, codes, throttles (SQLite by default). */
+  store: AgentStore;
   /** Rolls the encryption key now and publishes the new bundle. */
   rotateKeys(): Promise<string>;
+  /** Password-expiry reminders (when `reminders.enabled`): `runNow()` runs them at once. */
+  reminders: ReminderScheduler | undefined;
   stop(): Promise<void>;
 }
 
 export interface StartAgentOptions {
   logger?: Logger;
   now?: () => number;
+  /** First look whether reminders are due, after start (default 60 s). */
+  remindersFirstRunMs?: number;
 }
 
-const HOUR_MS = 3_600_000;
+/** Directory attributes the admin maps to contact data beyond those always read. */
+function extraAttributes(config: AgentConfig): string[] {
+  const standard = new Set(['mail', 'mobile', 'telephonenumber', 'othermailbox']);
+  const all = [...config.gates.email.attributes, ...config.gates.sms.attributes, ...config.gates.voice.attributes];
+  return [...new Set(all.filter((a) => !standard.has(a.toLowerCase())))];
+}
 
 export async function startAgent(config: AgentConfig, options: StartAgentOptions = {}): Promise<RunningAgent> {
   const log = options.logger ?? createLogger(config.log.level);
@@ -71,10 +88,71 @@ export async function startAgent(config: AgentConfig, options: StartAgentOptions
     ...(config.directory.caFile ? { caPem: readFileSync(config.directory.caFile, 'utf8') } : {}),
     ...(config.directory.tlsServername ? { tlsServername: config.directory.tlsServername } : {}),
     ...(config.directory.scopeGroupDN ? { scopeGroupDN: config.directory.scopeGroupDN } : {}),
+    ...(config.gates.privileged.groups.length ? { privilegedGroupDNs: config.gates.privileged.groups } : {}),
+    ...(extraAttributes(config).length ? { extraAttributes: extraAttributes(config) } : {}),
     timeoutMs: config.directory.timeoutMs,
   });
   const mailer = createMailer(config.smtp, config.smtp.password ? readSecret(config.smtp.password, 'smtp.password') : undefined);
-  const gates = config.gates;
+  const g = config.gates;
+  const gateway = g.phone.gateway;
+  const phone = gateway
+    ? createPhoneSender(
+        { ...gateway, body: gateway.body, smsText: g.phone.smsText, voiceText: g.phone.voiceText },
+        gateway.secret ? readSecret(gateway.secret, 'gates.phone.gateway.secret') : undefined,
+      )
+    : undefined;
+  const mailDomain = config.smtp.mailDomain ?? mailDomainOf(config.smtp.from) ?? domainFromBaseDN(config.directory.baseDN);
+  const store = openSqliteStore(config.store.file as string);
+  const storeKeys = StoreKeys.loadOrCreate(config.store.keyFile as string);
+  const throttle = new Throttle(
+    store,
+    { maxFailuresPerHour: g.maxFailuresPerHour, maxResetsPerHour: g.maxResetsPerHour, blockMs: g.blockHours * HOUR_MS, maxSendsPerHour: g.maxSendsPerHour },
+    now,
+  );
+  const codes = new OneTimeCodes(store, storeKeys.key('codes'), now);
+  const notifier = new Notifier({
+    mailer,
+    phone,
+    emit: (name, fields) => events.emit(name, fields),
+    settings: {
+      ...config.notify,
+      organisation: config.notify.organisation ?? mailDomain,
+      kinds: { reset: config.notify.reset, change: config.notify.change, unlock: config.notify.unlock, registration: config.notify.registration },
+    },
+  });
+  const code = (m: AgentConfig['gates']['email']) => ({ ...m, ttlMs: m.ttlSeconds * 1000 });
+  const gates = new Gates({
+    store,
+    keys: storeKeys,
+    codes,
+    throttle,
+    now,
+    emit: (name, fields) => events.emit(name, fields),
+    delivery: {
+      email: (to, c, minutes) => notifier.emailCode(to, c, minutes),
+      phone: (channel, to, c, minutes, locale) => notifier.phoneCode(channel, to, c, minutes, locale),
+    },
+    settings: {
+      required: g.required,
+      privileged: { required: g.privileged.required, questions: g.privileged.questions },
+      email: code(g.email),
+      sms: code(g.sms),
+      voice: code(g.voice),
+      totp: { enabled: g.totp.enabled, issuer: g.totp.issuer ?? config.tenant, digits: g.totp.digits, periodSeconds: g.totp.periodSeconds, window: g.totp.window },
+      questions: {
+        enabled: g.questions.enabled,
+        register: g.questions.register,
+        answer: g.questions.answer,
+        minAnswerLength: g.questions.minAnswerLength,
+        cost: g.questions.hashCost,
+        builtIn: g.questions.builtIn,
+        custom: g.questions.custom,
+      },
+      phone: { countries: g.phone.countries, defaultCountry: g.phone.defaultCountry, dailyCap: g.phone.dailyCap },
+      mailDomain,
+    },
+  });
+  const registrations = new Registrations({ gates, store, keys: storeKeys, codes, throttle, now, reconfirmDays: g.reconfirmDays, maxMethods: g.maxRegisteredMethods });
 
   let link: RelayLink | undefined;
   const sessions = new SessionManager({
@@ -87,21 +165,17 @@ export async function startAgent(config: AgentConfig, options: StartAgentOptions
     now,
     flow: {
       directory: metrics.timeDirectory(directoryPort(directory)),
-      codes: new OneTimeCodes(gates.email.codeDigits, gates.email.ttlSeconds * 1000, now),
-      throttle: new Throttle(
-        { maxFailuresPerHour: gates.maxFailuresPerHour, maxResetsPerHour: gates.maxResetsPerHour, blockMs: gates.blockHours * HOUR_MS },
-        now,
-      ),
-      sendCode: (to, code, minutes) => mailer.sendCode(to, code, minutes),
+      gates,
+      registrations,
+      throttle,
+      notifier,
       events,
-      decoyKey: randomBytes(32),
+      // Stable across restarts and shared by agents sharing the store: the same id keeps the same decoy.
+      decoyKey: storeKeys.key('decoy'),
       now,
       settings: {
         actions: config.actions,
-        requiredGates: gates.required,
-        codeTtlMinutes: Math.round(gates.email.ttlSeconds / 60),
-        resendAfterSeconds: gates.email.resendAfterSeconds,
-        mailDomain: config.smtp.mailDomain ?? mailDomainOf(config.smtp.from) ?? domainFromBaseDN(config.directory.baseDN),
+        decoyBindDN: `CN=unlatch-nobody-${randomBytes(6).toString('hex')},${config.directory.baseDN}`,
       },
     },
   });
@@ -130,6 +204,7 @@ export async function startAgent(config: AgentConfig, options: StartAgentOptions
   };
   const housekeeping = setInterval(() => {
     sessions.sweep();
+    store.sweep(now(), HOUR_MS).catch((err: Error) => log.warn({ err: err.message }, 'store sweep failed'));
     if (keys.rotationDue()) void rotateKeys();
     else
       void keys.reloadIfChanged().then(async (changed) => {
@@ -137,6 +212,22 @@ export async function startAgent(config: AgentConfig, options: StartAgentOptions
       });
   }, 30_000);
   housekeeping.unref();
+
+  const rc = config.reminders;
+  const reminders =
+    rc.enabled && rc.link
+      ? new ReminderScheduler(
+          { days: rc.days, link: rc.link, hour: rc.hour, stateFile: rc.stateFile as string },
+          {
+            expiries: () => directory.passwordExpiries(),
+            send: (to, message) => mailer.sendNotice([to], message),
+            emit: (name, fields) => events.emit(name, fields),
+            now,
+          },
+          { ...(options.remindersFirstRunMs !== undefined ? { firstRunMs: options.remindersFirstRunMs } : {}), log: (m, f) => log.info(f ?? {}, m) },
+        )
+      : undefined;
+  reminders?.start();
 
   link.start();
   events.emit('AgentStarted', { tenant: config.tenant, relay: config.relay.url });
@@ -147,13 +238,17 @@ export async function startAgent(config: AgentConfig, options: StartAgentOptions
     metrics,
     metricsUrl: metricsServer?.url,
     audit,
+    store,
     rotateKeys,
+    reminders,
     async stop() {
       clearInterval(housekeeping);
+      await reminders?.stop();
       link?.stop();
       sessions.closeAll();
-      mailer.close();
+      notifier.close();
       await directory.close();
+      await store.close();
       events.emit('AgentStopped', { tenant: config.tenant });
       await metricsServer?.close();
       audit.close();

@@ -1,5 +1,5 @@
 /**
- * `unlatch-agent <command>`: init, run, rotate-keys, policy, report. Exit status 0 on success,
+ * `unlatch-agent <command>`: init, run, doctor, remind, rotate-keys, policy, report. Exit status 0 on success,
  * 2 on wrong usage or a bad config, 1 on any other problem; the message says what to fix.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -8,6 +8,8 @@ import { parseArgs } from 'node:util';
 import { startAgent } from './agent.ts';
 import { reportCommand } from './audit/report.ts';
 import { ConfigError, loadAgentConfig } from './config.ts';
+import { doctorExitCode, formatDoctor, runDoctor } from './doctor/index.ts';
+import { remindCommand } from './reminders/command.ts';
 import { EventLog } from './events.ts';
 import { initAgent } from './init.ts';
 import { browserPolicies, regFileBytes } from './policy.ts';
@@ -19,6 +21,8 @@ const USAGE = `Usage: unlatch-agent <command> [options]
 Commands:
   init          create keys, the tenant secret and a config; print the relay entry and the pin
   run           connect to the relay and serve sessions
+  doctor        check the DCs, the service account's rights, the relay, SMTP…; explain what to fix
+  remind        send the password-expiry reminders that are due now (the agent does it hourly)
   rotate-keys   roll the encryption key now (the previous one stays valid for the grace period)
   policy        print ready-to-deploy browser policy (Chrome/Edge JSON and .reg, Firefox policies.json)
   report        what the audit log says: resets, changes, unlocks, failures, blocked users
@@ -34,6 +38,14 @@ init options:
   --dir DIR --tenant ID --relay-url wss://… --ldap-url ldaps://… (repeatable) --base-dn DN
   --bind-dn DN --bind-password-file FILE [--ldap-ca-file FILE] [--scope-group DN]
   --smtp-host HOST [--smtp-port 587] --smtp-from ADDRESS [--smtp-ca-file FILE] [--smtp-no-tls] [--force]
+
+doctor options:
+  [--json]      an array of {check, ok, level, title, detail, fix} for monitoring
+  Exit status 0 when every check passed (warnings allowed), 1 when one failed, 2 for a bad config.
+
+remind options:
+  [--dry-run]   list who would get which reminder; send and record nothing
+  [--json]      the run's result as one JSON object
 
 report options:
   [--file AUDIT_LOG] (default: audit.file of the config) [--since WHEN] [--until WHEN]
@@ -75,6 +87,7 @@ async function main(argv: string[]): Promise<number> {
       json: { type: 'boolean', default: false },
       csv: { type: 'boolean', default: false },
       verify: { type: 'boolean', default: false },
+      'dry-run': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -181,6 +194,20 @@ async function main(argv: string[]): Promise<number> {
         }
       }
       return 0;
+    }
+    case 'doctor': {
+      const results = await runDoctor({ configPath });
+      process.stdout.write(values.json ? `${JSON.stringify(results, null, 1)}\n` : formatDoctor(results));
+      return doctorExitCode(results);
+    }
+    case 'remind': {
+      const config = loadAgentConfig(configPath);
+      return remindCommand(
+        config,
+        { dryRun: values['dry-run'], json: values.json },
+        (s) => process.stdout.write(s),
+        (s) => process.stderr.write(s),
+      );
     }
     case 'rotate-keys': {
       const config = loadAgentConfig(configPath);

@@ -63,7 +63,8 @@ export class RelayLink {
 
   private connect(): void {
     const { url, tenant, secret, ca } = this.options;
-    const ws = new WebSocket(`${url.replace(/\/+$/, '')}/v1/agent?tenant=${encodeURIComponent(tenant)}`, {
+    // from=1: this agent understands the client address the relay adds to a session's first message.
+    const ws = new WebSocket(`${url.replace(/\/+$/, '')}/v1/agent?tenant=${encodeURIComponent(tenant)}&from=1`, {
       headers: { authorization: `Bearer ${secret}` },
       perMessageDeflate: false,
       maxPayload: 64 * 1024,

@@ -9,18 +9,49 @@ import { parseArgs } from 'node:util';
 import WebSocket from 'ws';
 import { ClientSession, type WebSocketLike } from '../protocol/client.ts';
 import { ERROR_CODES, UnlatchError } from '../protocol/errors.ts';
-import { ACTIONS, type Action, type AgentMessage } from '../protocol/messages.ts';
+import { ACTIONS, GATE_METHODS, type Action, type AgentMessage, type ClientMessage, type GateMethod, type GateView, type RegistrationView } from '../protocol/messages.ts';
 
 const USAGE = `Usage: unlatch-client <reset|unlock|change> [options]
+       unlatch-client register [--add METHOD]... [--remove ID] [--confirm] [options]
+       unlatch-client status [options]
+
+  reset, unlock, change   what the browser extension does at a sign-in page
+  register                prove who you are with your current password, then show your
+                          registration and add (sms, voice, email, totp, questions) or remove
+                          methods; --confirm confirms it as it is ("looks good")
+  status                  whether the organisation would ask this person to register
 
 Options:
   --user ID         sAMAccountName, UPN or e-mail address (asked for when missing)
+  --method LIST     reset/unlock: checks to prefer, in order, e.g. totp,email (default: as offered)
+  --phone NUMBER    register --add sms|voice: the number (asked for when missing)
+  --address EMAIL   register --add email: the address (asked for when missing)
+  --locale TAG      language for security questions, e.g. de (default: $LANG)
   --relay URL       relay base URL (or $UNLATCH_RELAY), e.g. wss://relay.example.com
   --tenant ID       tenant (or $UNLATCH_TENANT)
   --pin PIN         the agent's signing-key pin (or $UNLATCH_PIN)
   --ca FILE         extra CA certificate to trust for the relay
   --json            machine-readable: one JSON line per step; answers as lines on stdin
 `;
+
+const COMMANDS = [...ACTIONS, 'register', 'status'] as const;
+type Command = (typeof COMMANDS)[number];
+
+interface Options {
+  relay: string;
+  tenant: string;
+  pin: string | undefined;
+  ca: string | undefined;
+  user: string | undefined;
+  methods: GateMethod[];
+  locale: string | undefined;
+  add: string[];
+  remove: string[];
+  confirm: boolean;
+  phone: string | undefined;
+  address: string | undefined;
+  json: boolean;
+}
 
 interface Io {
   ask(question: string, secret?: boolean): Promise<string>;
@@ -78,13 +109,51 @@ function expect<K extends AgentMessage['op']>(answer: AgentMessage, op: K): Extr
   return answer as Extract<AgentMessage, { op: K }>;
 }
 
-async function run(action: Action, io: Io, o: { relay: string; tenant: string; pin: string | undefined; ca: string | undefined; user: string | undefined }) {
+async function open(io: Io, o: Options): Promise<ClientSession> {
   const connect = (url: string) => new WebSocket(url, { ...(o.ca ? { ca: o.ca } : {}), perMessageDeflate: false }) as unknown as WebSocketLike;
   io.step('connecting', { relay: o.relay, tenant: o.tenant }, `Connecting to ${o.relay} …`);
-  const session = await ClientSession.open({ relayUrl: o.relay, tenant: o.tenant, pin: o.pin, connect });
+  return ClientSession.open({ relayUrl: o.relay, tenant: o.tenant, pin: o.pin, connect });
+}
+
+/** Picks the next check: the first offered one of the preferred methods, else the first offered; asks when interactive. */
+async function chooseGate(io: Io, o: Options, offered: GateView[]): Promise<GateView> {
+  for (const method of o.methods) {
+    const hit = offered.find((g) => g.method === method);
+    if (hit) return hit;
+  }
+  if (offered.length === 1 || o.json || o.methods.length) return offered[0] as GateView;
+  offered.forEach((g, i) => io.step('option', { index: i + 1, method: g.method, hint: g.hint }, `  ${i + 1}. ${g.method} (${g.hint})`));
+  const picked = Number(await io.ask(`Check to use [1-${offered.length}]: `));
+  return offered[Number.isInteger(picked) && picked >= 1 && picked <= offered.length ? picked - 1 : 0] as GateView;
+}
+
+/** One check: send (or fetch the questions), ask the person, verify. Returns what is left. */
+async function passGate(session: ClientSession, io: Io, gate: GateView): Promise<{ remaining: number; offered: string[] | undefined }> {
+  const sent = expect(await session.request({ op: 'gate.send', gate: gate.id }), 'gate.sent');
+  let answer: AgentMessage;
+  if (gate.method === 'questions') {
+    const questions = sent.questions ?? [];
+    io.step('gate.sent', { gate: gate.id, method: gate.method, questions }, 'Answer your security questions.');
+    const answers: string[] = [];
+    for (const q of questions) answers.push(await io.ask(`Answer — ${q.text}: `, true));
+    answer = await session.request({ op: 'gate.answer', gate: gate.id, answers });
+  } else {
+    const human = gate.method === 'totp' ? 'Open your authenticator app.' : `A code was sent to ${gate.hint}.`;
+    io.step('gate.sent', { gate: gate.id, method: gate.method, hint: gate.hint }, human);
+    const code = await io.ask(gate.method === 'totp' ? 'Code from your authenticator app: ' : 'Code: ');
+    answer = await session.request({ op: 'gate.verify', gate: gate.id, code });
+  }
+  const passed = expect(answer, 'gate.passed');
+  io.step('gate.passed', { gate: gate.id, remaining: passed.remaining }, 'Verified.');
+  return { remaining: passed.remaining, offered: passed.offered };
+}
+
+async function run(action: Action, io: Io, o: Options) {
+  const session = await open(io, o);
   try {
     const user = o.user ?? (await io.ask('User name or e-mail: '));
-    const challenge = expect(await session.request({ op: 'start', action, user }), 'challenge');
+    const start: ClientMessage = { op: 'start', action, user, ...(o.locale ? { locale: o.locale } : {}) };
+    const challenge = expect(await session.request(start), 'challenge');
     const p = challenge.policy;
     io.step(
       'challenge',
@@ -92,13 +161,13 @@ async function run(action: Action, io: Io, o: { relay: string; tenant: string; p
       `Password rules: at least ${p.minLength} characters${p.complexity ? ', mixed character kinds' : ''}${p.historyLength ? `, not one of your last ${p.historyLength}` : ''}.`,
     );
     let remaining = challenge.required;
-    for (const gate of challenge.gates) {
-      if (remaining === 0) break;
-      expect(await session.request({ op: 'gate.send', gate: gate.id }), 'gate.sent');
-      io.step('gate.sent', { gate: gate.id, method: gate.method, hint: gate.hint }, `A code was sent to ${gate.hint}.`);
-      const code = await io.ask('Code: ');
-      remaining = expect(await session.request({ op: 'gate.verify', gate: gate.id, code }), 'gate.passed').remaining;
-      io.step('gate.passed', { gate: gate.id, remaining }, 'Verified.');
+    let offered = challenge.gates;
+    while (remaining > 0 && offered.length > 0) {
+      const gate = await chooseGate(io, o, offered);
+      const result = await passGate(session, io, gate);
+      remaining = result.remaining;
+      const still = result.offered;
+      offered = offered.filter((g) => g.id !== gate.id && (still === undefined || still.includes(g.id)));
     }
     let answer: AgentMessage;
     if (action === 'unlock') {
@@ -123,6 +192,88 @@ async function run(action: Action, io: Io, o: { relay: string; tenant: string; p
   }
 }
 
+function describeRegistration(r: RegistrationView): string {
+  const lines = r.methods.map((m) => `  ${m.id}  ${m.method.padEnd(9)} ${m.hint}${m.source === 'directory' ? '  (from the directory)' : ''}`);
+  if (r.questionsToRegister) lines.push(`  questions  ${r.questionsRegistered ? `${r.questionsRegistered} answered` : 'not set'}`);
+  lines.push(
+    r.complete ? `Enough to reset your password (${r.required} check${r.required > 1 ? 's' : ''} needed).` : `Not enough yet: ${r.required} different check${r.required > 1 ? 's are' : ' is'} needed. You can add: ${r.enabled.join(', ')}.`,
+  );
+  if (r.reconfirmDue) lines.push('Please confirm that this is still correct (--confirm), or change it.');
+  return ['Your registration:', ...lines].join('\n');
+}
+
+async function register(io: Io, o: Options) {
+  const session = await open(io, o);
+  try {
+    const user = o.user ?? (await io.ask('User name or e-mail: '));
+    const password = await io.ask('Current password: ', true);
+    let view = expect(
+      await session.request({
+        op: 'register.start',
+        user,
+        currentPassword: await session.sealPassword('oldPassword', password),
+        ...(o.locale ? { locale: o.locale } : {}),
+      }),
+      'registration',
+    );
+    const show = (r: RegistrationView) => io.step('registration', { ...r, op: undefined }, describeRegistration(r));
+    show(view);
+    for (const id of o.remove) {
+      view = expect(await session.request({ op: 'register.remove', id }), 'registration');
+      io.step('removed', { id }, `Removed ${id}.`);
+    }
+    for (const method of o.add) {
+      if (method === 'questions') {
+        const answers: Array<{ question: string; answer: string }> = [];
+        view.questions.forEach((q, i) => io.step('question', { index: i + 1, id: q.id, text: q.text }, `  ${i + 1}. ${q.text}`));
+        while (answers.length < view.questionsToRegister) {
+          const pick = await io.ask(`Question ${answers.length + 1} of ${view.questionsToRegister} (number or id): `);
+          const q = view.questions[Number(pick) - 1] ?? view.questions.find((x) => x.id === pick);
+          if (!q) throw new UnlatchError('REGISTRATION_INVALID', `There is no question "${pick}".`);
+          answers.push({ question: q.id, answer: await io.ask(`Answer — ${q.text}: `, true) });
+        }
+        view = expect(await session.request({ op: 'register.add', method: 'questions', answers }), 'registration');
+        io.step('added', { method }, 'Security questions saved.');
+        continue;
+      }
+      let add: ClientMessage;
+      if (method === 'sms' || method === 'voice') add = { op: 'register.add', method, phone: o.phone ?? (await io.ask('Phone number (with country code): ')) };
+      else if (method === 'email') add = { op: 'register.add', method, address: o.address ?? (await io.ask('E-mail address: ')) };
+      else if (method === 'totp') add = { op: 'register.add', method };
+      else throw new UnlatchError('BAD_REQUEST', `Cannot register "${method}": use sms, voice, email, totp or questions.`);
+      const pending = expect(await session.request(add), 'register.pending');
+      if (pending.otpauthUri) {
+        io.step('totp', { id: pending.id, otpauthUri: pending.otpauthUri }, `Add this to your authenticator app (as a QR code or by hand):\n  ${pending.otpauthUri}`);
+      } else {
+        io.step('register.pending', { id: pending.id, method: pending.method, hint: pending.hint }, `A code was sent to ${pending.hint}.`);
+      }
+      const code = await io.ask(method === 'totp' ? 'Code from your authenticator app: ' : 'Code: ');
+      view = expect(await session.request({ op: 'register.verify', id: pending.id, code }), 'registration');
+      io.step('added', { method }, `${method} registered.`);
+    }
+    if (o.confirm) {
+      view = expect(await session.request({ op: 'register.confirm' }), 'registration');
+      io.step('confirmed', {}, 'Confirmed.');
+    }
+    if (o.add.length || o.remove.length || o.confirm) show(view);
+    io.step('done', { action: 'register', complete: view.complete }, view.complete ? 'Done.' : 'Done, but your registration is not complete yet.');
+  } finally {
+    session.close();
+  }
+}
+
+async function status(io: Io, o: Options) {
+  const session = await open(io, o);
+  try {
+    const user = o.user ?? (await io.ask('User name or e-mail: '));
+    const answer = expect(await session.request({ op: 'register.status', user }), 'register.status');
+    const human = answer.nudge ? (answer.reason === 'reconfirm' ? 'Please confirm your registration.' : 'Please register for self-service password reset.') : 'Nothing to do.';
+    io.step('register.status', { nudge: answer.nudge, ...(answer.reason ? { reason: answer.reason } : {}) }, human);
+  } finally {
+    session.close();
+  }
+}
+
 async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
@@ -133,12 +284,19 @@ async function main(argv: string[]): Promise<number> {
       tenant: { type: 'string' },
       pin: { type: 'string' },
       ca: { type: 'string' },
+      method: { type: 'string' },
+      locale: { type: 'string' },
+      add: { type: 'string', multiple: true },
+      remove: { type: 'string', multiple: true },
+      confirm: { type: 'boolean', default: false },
+      phone: { type: 'string' },
+      address: { type: 'string' },
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h' },
     },
   });
-  const action = positionals[0] as Action | undefined;
-  if (values.help || !action || !(ACTIONS as readonly string[]).includes(action)) {
+  const action = positionals[0] as Command | undefined;
+  if (values.help || !action || !(COMMANDS as readonly string[]).includes(action)) {
     process.stdout.write(USAGE);
     return values.help ? 0 : 2;
   }
@@ -148,15 +306,34 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`unlatch-client: --relay and --tenant (or UNLATCH_RELAY, UNLATCH_TENANT) are required\n`);
     return 2;
   }
+  const methods = (values.method ?? '').split(',').map((m) => m.trim()).filter(Boolean);
+  const unknown = methods.find((m) => !(GATE_METHODS as readonly string[]).includes(m));
+  if (unknown) {
+    process.stderr.write(`unlatch-client: --method: "${unknown}" is not one of ${GATE_METHODS.join(', ')}\n`);
+    return 2;
+  }
+  const envLocale = process.env['LANG']?.split(/[._]/)[0]?.replace('_', '-');
+  const locale = values.locale ?? (envLocale && /^[a-z]{2,3}$/.test(envLocale) ? envLocale : undefined);
   const io = values.json ? jsonIo() : interactiveIo();
+  const options: Options = {
+    relay,
+    tenant,
+    pin: values.pin ?? process.env['UNLATCH_PIN'],
+    ca: values.ca ? readFileSync(values.ca, 'utf8') : undefined,
+    user: values.user,
+    methods: methods as GateMethod[],
+    locale,
+    add: values.add ?? [],
+    remove: values.remove ?? [],
+    confirm: values.confirm ?? false,
+    phone: values.phone,
+    address: values.address,
+    json: values.json ?? false,
+  };
   try {
-    await run(action, io, {
-      relay,
-      tenant,
-      pin: values.pin ?? process.env['UNLATCH_PIN'],
-      ca: values.ca ? readFileSync(values.ca, 'utf8') : undefined,
-      user: values.user,
-    });
+    if (action === 'register') await register(io, options);
+    else if (action === 'status') await status(io, options);
+    else await run(action, io, options);
     return 0;
   } catch (err) {
     const e = err instanceof UnlatchError ? err : new UnlatchError('INTERNAL', ERROR_CODES.INTERNAL, undefined, { cause: err });

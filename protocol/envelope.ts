@@ -47,6 +47,8 @@ export const ENVELOPE_LIMITS = {
   bundleSigningKey: 512,
   /** PoW difficulty in leading zero bits. */
   difficulty: 64,
+  /** A client address (IPv4 or IPv6 literal) in a relay→agent `msg`. */
+  from: 45,
 } as const;
 
 /** `{payload, sig, signingKey}`: see "Key bundle" in docs/protocol.md. All base64url. */
@@ -131,6 +133,12 @@ export interface RelayToAgentMsgFrame {
   data: string;
   kid?: string;
   wk?: string;
+  /**
+   * The client's address as the relay saw it (after `trustProxy`), on a session's first message
+   * only, and only to agents that asked for it (`from=1` on /v1/agent). Relay-asserted: the
+   * agent uses it for notices, never to decide anything.
+   */
+  from?: string;
 }
 export type RelayToAgentFrame = RelayToAgentMsgFrame | CloseFrame;
 
@@ -239,6 +247,15 @@ function wrappedKey(o: Obj): { kid: string; wk: string } | undefined {
   return { kid: token(o, 'kid', ENVELOPE_LIMITS.kid), wk: b64u(o, 'wk', 1, ENVELOPE_LIMITS.wk) };
 }
 
+/** An IPv4 or IPv6 literal: hex digits, dots and colons only (so nothing else can ride along). */
+function clientAddress(o: Obj): string {
+  const v = o['from'];
+  if (typeof v !== 'string' || v.length < 2 || v.length > ENVELOPE_LIMITS.from || !/^[0-9A-Fa-f.:]+$/.test(v) || !/[.:]/.test(v)) {
+    fail('field "from" must be an IP address');
+  }
+  return v;
+}
+
 /** A frame a client sends to the relay: `open` or `msg`. */
 export function parseClientFrame(text: string): ClientFrame {
   const o = parseObject(text);
@@ -329,13 +346,14 @@ export function parseRelayToAgentFrame(text: string): RelayToAgentFrame {
   const t = frameType(o);
   switch (t) {
     case 'msg': {
-      onlyKeys(o, t, ['t', 'sid', 'data', 'kid', 'wk']);
+      onlyKeys(o, t, ['t', 'sid', 'data', 'kid', 'wk', 'from']);
       const frame: RelayToAgentMsgFrame = { t, sid: sid(o), data: data(o) };
       const wrapped = wrappedKey(o);
       if (wrapped) {
         frame.kid = wrapped.kid;
         frame.wk = wrapped.wk;
       }
+      if (o['from'] !== undefined) frame.from = clientAddress(o);
       return frame;
     }
     case 'close':

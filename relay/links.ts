@@ -24,6 +24,8 @@ export interface AgentLink extends LinkBase {
   bundle?: SignedBundle;
   readonly sessions: Set<Session>;
   helloTimer?: NodeJS.Timeout;
+  /** Asked for the client address on a session's first `msg` (`from=1` at upgrade). */
+  readonly wantsFrom?: boolean;
 }
 
 export interface ClientLink extends LinkBase {
@@ -31,6 +33,8 @@ export interface ClientLink extends LinkBase {
   readonly tenantId: string;
   /** Undefined for an unknown tenant (the link only lives to say UNKNOWN_TENANT). */
   readonly tenant: Tenant | undefined;
+  /** The client's own address (not the limits key), told to agents that ask for it. */
+  readonly peer: string;
   state: 'pow' | 'open' | 'closed';
   session?: Session;
   /** Runs until `open` arrives: a client that never solves the PoW does not linger. */

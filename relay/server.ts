@@ -8,7 +8,7 @@
  */
 import { createServer as createHttpServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import { isIP, type AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import {
@@ -269,7 +269,9 @@ export class RelayServer {
         // An authenticated agent is exempt from the per-address cap (it shares the users' NAT),
         // not from the total.
         if (this.connections.check(address) === 'total') return rejectUpgrade(socket, 503, 'relay at capacity');
-        return accept((ws) => this.onAgentOpen(ws, tenant, address));
+        // `from=1`: the agent understands the client address in "msg" frames (older agents would refuse it).
+        const wantsFrom = url.searchParams.get('from') === '1';
+        return accept((ws) => this.onAgentOpen(ws, tenant, address, wantsFrom));
       }
 
       if (url.pathname === '/v1/client') {
@@ -290,7 +292,8 @@ export class RelayServer {
         }
         // Only a well-formed id goes into logs and limit keys.
         const shownId = TENANT_ID_PATTERN.test(tenantId) ? tenantId : '(invalid)';
-        return accept((ws) => this.onClientOpen(ws, shownId, tenant, address, limited));
+        const peer = remoteAddress(req, this.options.config.trustProxy);
+        return accept((ws) => this.onClientOpen(ws, shownId, tenant, address, limited, peer));
       }
 
       return rejectUpgrade(socket, 404, 'not found');
@@ -370,8 +373,8 @@ export class RelayServer {
 
   // ---- clients ------------------------------------------------------------------------------
 
-  private onClientOpen(ws: WebSocket, tenantId: string, tenant: Tenant | undefined, address: string, limited: boolean): void {
-    const link: ClientLink = { kind: 'client', ws, address, tenantId, tenant, alive: true, closed: false, state: 'pow' };
+  private onClientOpen(ws: WebSocket, tenantId: string, tenant: Tenant | undefined, address: string, limited: boolean, peer: string): void {
+    const link: ClientLink = { kind: 'client', ws, address, peer, tenantId, tenant, alive: true, closed: false, state: 'pow' };
     this.register(link);
     ws.on('message', (data: RawData, isBinary: boolean) => this.guard(link, () => this.onClientMessage(link, data, isBinary)));
     ws.on('close', () => this.guard(link, () => this.onClientClosed(link)));
@@ -426,6 +429,7 @@ export class RelayServer {
     if (frame.kid !== undefined && frame.wk !== undefined) {
       out.kid = frame.kid;
       out.wk = frame.wk;
+      if (agent.wantsFrom && isIP(link.peer)) out.from = link.peer;
     }
     this.sendToAgent(agent, out);
     session.forwarded = true;
@@ -498,8 +502,8 @@ export class RelayServer {
 
   // ---- agents -------------------------------------------------------------------------------
 
-  private onAgentOpen(ws: WebSocket, tenant: Tenant, address: string): void {
-    const link: AgentLink = { kind: 'agent', ws, address, tenant, alive: true, closed: false, sessions: new Set() };
+  private onAgentOpen(ws: WebSocket, tenant: Tenant, address: string, wantsFrom = false): void {
+    const link: AgentLink = { kind: 'agent', ws, address, tenant, alive: true, closed: false, sessions: new Set(), wantsFrom };
     this.register(link);
     ws.on('message', (data: RawData, isBinary: boolean) => this.guard(link, () => this.onAgentMessage(link, data, isBinary)));
     ws.on('close', (code: number) => this.guard(link, () => this.onAgentClosed(link, code)));

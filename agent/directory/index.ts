@@ -17,13 +17,15 @@ import { ConnectionPool, type ConnectionSettings, type RootDse } from './connect
 import { DirectoryError, needsPolicyForReason, PASSWORD_CORRECT_BIND_CODES, adDataCode, toDirectoryError, type DirectoryOperation } from './errors.ts';
 import { changePassword, resetPassword, unlockAccount } from './password.ts';
 import { readDomainPolicy, readPso, type PasswordPolicy } from './policy.ts';
-import { lookupUser, readUserByDN, type DirectoryUser, type LookupResult } from './users.ts';
+import { lookupUser, readUserByDN, type DirectoryUser, type LookupResult, type ReadOptions } from './users.ts';
+import { searchPasswordExpiries, type PasswordExpiry } from './expiry.ts';
 
 export { DirectoryError } from './errors.ts';
 export type { DirectoryErrorCode, PolicyReason } from './errors.ts';
 export type { PasswordPolicy } from './policy.ts';
 export type { DirectoryUser, LookupResult } from './users.ts';
 export type { RootDse } from './connection.ts';
+export type { PasswordExpiry } from './expiry.ts';
 
 export interface DirectoryConfig {
   /** ldaps:// URLs of the DCs, in order of preference (the PDC emulator is preferred anyway). */
@@ -39,6 +41,15 @@ export interface DirectoryConfig {
   tlsServername?: string;
   /** Only members (nested membership counts) of this group may use self-service. */
   scopeGroupDN?: string;
+  /** Members (nested) of these groups are privileged: the stricter gate policy applies. */
+  privilegedGroupDNs?: string[];
+  /** Attributes to read beyond the standard ones (contact data an admin maps). */
+  extraAttributes?: string[];
+  /**
+   * Make a lookup of nobody cost what a lookup of somebody costs, by reading this user (the
+   * service account) and discarding it. Default: bindDN. Set to '' to switch off.
+   */
+  decoyDN?: string;
   /** Connect and per-operation timeout. Default 5000 ms. */
   timeoutMs?: number;
   /** Default true. false disables certificate checks: for a lab only, never in production. */
@@ -103,7 +114,7 @@ export class Directory {
   /** Finds the one user named by sAMAccountName, userPrincipalName or mail (or DOMAIN\sam). */
   async lookup(id: string): Promise<LookupResult> {
     return this.read('search', (client) =>
-      lookupUser(client, this.config.baseDN, id, this.config.scopeGroupDN, Math.max(1, Math.ceil(this.timeoutMs / 1000))),
+      lookupUser(client, this.config.baseDN, id, this.config.scopeGroupDN, Math.max(1, Math.ceil(this.timeoutMs / 1000)), this.readOptions(true)),
     );
   }
 
@@ -111,6 +122,15 @@ export class Directory {
   async findUser(id: string): Promise<DirectoryUser | null> {
     const r = await this.lookup(id);
     return r.status === 'found' ? r.user : null;
+  }
+
+  private readOptions(decoy = false): ReadOptions {
+    const decoyDN = this.config.decoyDN ?? this.config.bindDN;
+    return {
+      ...(this.config.extraAttributes?.length ? { extraAttributes: this.config.extraAttributes } : {}),
+      ...(this.config.privilegedGroupDNs?.length ? { privilegedGroupDNs: this.config.privilegedGroupDNs } : {}),
+      ...(decoy && decoyDN ? { decoyDN } : {}),
+    };
   }
 
   /** The user's effective password policy (PSO or domain); the domain's for null. */
@@ -189,6 +209,21 @@ export class Directory {
     }
   }
 
+  /**
+   * Every in-scope, enabled, unprotected user whose password can expire, with when it does
+   * (read-only; see ./expiry.ts). For the password-expiry reminders.
+   */
+  async passwordExpiries(): Promise<PasswordExpiry[]> {
+    // Only used when the DC does not compute msDS-UserPasswordExpiryTimeComputed itself.
+    const maxAgeSeconds = async (psoDN: string | undefined): Promise<number> => {
+      const domain = await this.policyFor(null);
+      if (!psoDN) return domain.maxAgeSeconds;
+      const pso = await this.cachedPolicy(`pso:${psoDN.toLowerCase()}`, () => this.read('policy', (c) => readPso(c, psoDN)));
+      return (pso ?? domain).maxAgeSeconds;
+    };
+    return this.read('search', (client) => searchPasswordExpiries(client, this.config.baseDN, this.config.scopeGroupDN, maxAgeSeconds));
+  }
+
   async close(): Promise<void> {
     await this.pool.close();
   }
@@ -213,7 +248,7 @@ export class Directory {
 
   /** Re-reads the user and refuses what self-service must never touch. */
   private async guard(user: DirectoryUser, op: DirectoryOperation): Promise<DirectoryUser> {
-    const fresh = await this.read(op, (c) => readUserByDN(c, user.dn, this.config.scopeGroupDN));
+    const fresh = await this.read(op, (c) => readUserByDN(c, user.dn, this.config.scopeGroupDN, this.readOptions()));
     if (!fresh) throw new DirectoryError('USER_NOT_FOUND', { detail: `${op}: ${user.dn} no longer exists` });
     if (fresh.protected) throw new DirectoryError('USER_PROTECTED', { detail: `${op}: ${fresh.dn} is protected (adminCount=1)` });
     if (fresh.disabled) throw new DirectoryError('ACCOUNT_DISABLED', { detail: `${op}: ${fresh.dn} is disabled` });

@@ -37,6 +37,25 @@ export interface DirectoryUser {
   protected: boolean;
   /** Member of the scope group, directly or nested (true when no scope group is configured). */
   inScope: boolean;
+  /** objectGUID as 32 hex digits: stable across renames and moves. */
+  guid?: string;
+  /** Member (nested) of one of the configured privileged groups. */
+  privileged: boolean;
+  /** Extra attributes asked for (ReadOptions.extraAttributes), by the name asked for. */
+  attributes: Record<string, string[]>;
+}
+
+/** What a read asks for beyond the standard attributes. */
+export interface ReadOptions {
+  /** More attributes to read (e.g. those an admin maps to contact data). */
+  extraAttributes?: readonly string[];
+  /** Groups whose (nested) members are privileged. */
+  privilegedGroupDNs?: readonly string[];
+  /**
+   * A user DN to read when the id matches nobody, so that a lookup costs the same LDAP round
+   * trips whether the person exists or not (timing must not tell them apart).
+   */
+  decoyDN?: string;
 }
 
 export type LookupResult =
@@ -66,6 +85,7 @@ export const USER_ATTRIBUTES = [
   // constructed: only on a base search
   'msDS-User-Account-Control-Computed',
   'msDS-ResultantPSO',
+  'objectGUID',
 ];
 
 /**
@@ -120,7 +140,7 @@ export function fileTime(value: string | undefined): Date | null {
   return new Date(Number(n / 10_000n - 11_644_473_600_000n));
 }
 
-export function toDirectoryUser(entry: Entry, inScope: boolean): DirectoryUser {
+export function toDirectoryUser(entry: Entry, inScope: boolean, privileged = false, extraAttributes: readonly string[] = []): DirectoryUser {
   const uac = Number(attr(entry, 'userAccountControl') ?? 0);
   const computedRaw = attr(entry, 'msDS-User-Account-Control-Computed');
   const computed = computedRaw === undefined ? undefined : Number(computedRaw);
@@ -133,6 +153,12 @@ export function toDirectoryUser(entry: Entry, inScope: boolean): DirectoryUser {
   const mobile = opt('mobile');
   const telephoneNumber = opt('telephoneNumber');
   const psoDN = opt('msDS-ResultantPSO');
+  const guidKey = Object.keys(entry).find((k) => k.toLowerCase() === 'objectguid');
+  const guidValue = guidKey ? entry[guidKey] : undefined;
+  const guidRaw = Array.isArray(guidValue) ? guidValue[0] : guidValue;
+  const guid = Buffer.isBuffer(guidRaw) && guidRaw.length === 16 ? guidRaw.toString('hex') : undefined;
+  const attributes: Record<string, string[]> = {};
+  for (const name of extraAttributes) attributes[name] = attrs(entry, name).filter(Boolean);
   return {
     dn: entry.dn,
     sam: attr(entry, 'sAMAccountName') ?? '',
@@ -153,6 +179,9 @@ export function toDirectoryUser(entry: Entry, inScope: boolean): DirectoryUser {
     passwordExpired: computed !== undefined && (computed & UF_PASSWORD_EXPIRED) !== 0,
     protected: adminCount === 1,
     inScope,
+    ...(guid ? { guid } : {}),
+    privileged,
+    attributes,
   };
 }
 
@@ -163,8 +192,16 @@ export async function isInScope(client: Client, userDN: string, scopeGroupDN: st
   return r.searchEntries.length === 1;
 }
 
+/** True when the user is a (nested) member of any of the groups. */
+export async function isMemberOfAny(client: Client, userDN: string, groupDNs: readonly string[] | undefined): Promise<boolean> {
+  if (!groupDNs?.length) return false;
+  const filter = groupDNs.length === 1 ? scopeFilter(groupDNs[0] as string) : new OrFilter({ filters: groupDNs.map((g) => scopeFilter(g)) });
+  const r = await client.search(userDN, { scope: 'base', filter, attributes: ['1.1'] });
+  return r.searchEntries.length === 1;
+}
+
 /** Reads one user by DN (null when there is no such user object). */
-export async function readUserByDN(client: Client, dn: string, scopeGroupDN: string | undefined): Promise<DirectoryUser | null> {
+export async function readUserByDN(client: Client, dn: string, scopeGroupDN: string | undefined, options: ReadOptions = {}): Promise<DirectoryUser | null> {
   const filter = new AndFilter({
     filters: [
       new EqualityFilter({ attribute: 'objectCategory', value: 'person' }),
@@ -173,19 +210,23 @@ export async function readUserByDN(client: Client, dn: string, scopeGroupDN: str
   });
   let entries: Entry[];
   let inScope: boolean;
+  let privileged: boolean;
+  const extra = options.extraAttributes ?? [];
   try {
-    const [r, scoped] = await Promise.all([
-      client.search(dn, { scope: 'base', filter, attributes: USER_ATTRIBUTES }),
+    const [r, scoped, member] = await Promise.all([
+      client.search(dn, { scope: 'base', filter, attributes: [...USER_ATTRIBUTES, ...extra], explicitBufferAttributes: ['objectGUID'] }),
       isInScope(client, dn, scopeGroupDN),
+      isMemberOfAny(client, dn, options.privilegedGroupDNs),
     ]);
     entries = r.searchEntries;
     inScope = scoped;
+    privileged = member;
   } catch (err) {
     if ((err as { code?: unknown }).code === 32) return null; // noSuchObject: deleted or moved
     throw err;
   }
   const entry = entries[0];
-  return entry ? toDirectoryUser(entry, inScope) : null;
+  return entry ? toDirectoryUser(entry, inScope, privileged, extra) : null;
 }
 
 /** Finds exactly one user by sAMAccountName, userPrincipalName or mail. */
@@ -195,13 +236,17 @@ export async function lookupUser(
   id: string,
   scopeGroupDN: string | undefined,
   timeLimitSeconds = 10,
+  options: ReadOptions = {},
 ): Promise<LookupResult> {
   const normalised = normaliseUserId(id);
-  if (!normalised) return { status: 'not_found' };
-  const dns = await searchUserDNs(client, baseDN, normalised, timeLimitSeconds);
+  const dns = normalised ? await searchUserDNs(client, baseDN, normalised, timeLimitSeconds) : [];
   if (dns.length > 1) return { status: 'ambiguous', count: dns.length };
   const dn = dns[0];
-  if (!dn) return { status: 'not_found' };
-  const user = await readUserByDN(client, dn, scopeGroupDN);
+  if (!dn) {
+    // The same reads as for a real person, thrown away: "nobody" must not answer sooner.
+    if (options.decoyDN) await readUserByDN(client, options.decoyDN, scopeGroupDN, options).catch(() => null);
+    return { status: 'not_found' };
+  }
+  const user = await readUserByDN(client, dn, scopeGroupDN, options);
   return user ? { status: 'found', user } : { status: 'not_found' };
 }

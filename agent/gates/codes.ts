@@ -1,52 +1,31 @@
 /**
- * One-time codes: drawn from a CSPRNG, kept only as a keyed hash, single-use, short-lived, and
- * replaced (not added to) when a new one is sent. Verification checks and consumes in one
- * synchronous step, so of any number of parallel tries exactly one can succeed.
+ * One-time codes: drawn from a CSPRNG, kept only as a keyed hash (in the store), single-use,
+ * short-lived, and replaced (not added to) when a new one is sent. The check and the consumption
+ * are one atomic store operation, so of any number of parallel tries exactly one can succeed.
  */
-import { createHmac, randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
+import { createHmac, randomInt } from 'node:crypto';
+import type { AgentStore, CodeCheck } from '../store/index.ts';
 
-export type CodeCheck = 'ok' | 'wrong' | 'expired';
-
-interface Pending {
-  digest: Buffer;
-  expires: number;
-}
+export type { CodeCheck } from '../store/index.ts';
 
 export class OneTimeCodes {
-  private readonly pending = new Map<string, Pending>();
-  /** Per-process key: a stolen memory dump of digests can't be brute-forced offline. */
-  private readonly key = randomBytes(32);
-
   constructor(
-    private readonly digits: number,
-    private readonly ttlMs: number,
+    private readonly store: AgentStore,
+    /** Keys the digests: a copy of the database alone can't be brute-forced offline. */
+    private readonly key: Buffer,
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** A fresh code for `slot`; any earlier code for the same slot stops working. */
-  issue(slot: string): string {
-    const code = String(randomInt(0, 10 ** this.digits)).padStart(this.digits, '0');
-    this.pending.set(slot, { digest: this.digest(slot, code), expires: this.now() + this.ttlMs });
+  /** A fresh code of `digits` digits for `slot`; any earlier code for the same slot stops working. */
+  async issue(slot: string, digits: number, ttlMs: number): Promise<string> {
+    const code = String(randomInt(0, 10 ** digits)).padStart(digits, '0');
+    await this.store.putCode(slot, this.digest(slot, code), this.now() + ttlMs);
     return code;
   }
 
-  check(slot: string, code: string): CodeCheck {
-    const entry = this.pending.get(slot);
-    const candidate = this.digest(slot, code.replace(/[\s-]/g, ''));
-    if (!entry) return 'expired';
-    if (entry.expires <= this.now()) {
-      this.pending.delete(slot);
-      return 'expired';
-    }
-    if (!timingSafeEqual(entry.digest, candidate)) return 'wrong';
-    this.pending.delete(slot);
-    return 'ok';
-  }
-
-  /** Drops expired entries; call from a timer so abandoned sessions don't accumulate. */
-  sweep(): void {
-    const now = this.now();
-    for (const [slot, entry] of this.pending) if (entry.expires <= now) this.pending.delete(slot);
+  /** Spaces and dashes a person types between digit groups are ignored. */
+  check(slot: string, code: string): Promise<CodeCheck> {
+    return this.store.consumeCode(slot, this.digest(slot, code.replace(/[\s-]/g, '')), this.now());
   }
 
   private digest(slot: string, code: string): Buffer {

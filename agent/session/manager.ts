@@ -87,6 +87,7 @@ export class SessionManager {
       this.options.flow,
       (field, sealed) => decryptPassword(keys.privateKey(kid), frame.sid, field, sealed),
       frame.sid,
+      frame.from,
     );
     const session: Session = { channel, flow, expires: this.now() + this.options.lifetimeMs, chain: Promise.resolve() };
     this.sessions.set(frame.sid, session);

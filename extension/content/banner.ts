@@ -14,10 +14,11 @@ export interface BannerText {
 
 const CSS = `
 :host{all:initial}
-.card{position:fixed;top:16px;right:16px;z-index:2147483647;max-width:380px;display:flex;gap:12px;align-items:center;flex-wrap:wrap;
+.card{position:fixed;top:16px;right:16px;z-index:2147483647;max-width:440px;display:flex;gap:10px;align-items:center;
 padding:12px 14px;border-radius:8px;background:#fff;color:#1b1f24;border:1px solid #c7ccd1;border-left:4px solid #0b5cad;
 box-shadow:0 4px 16px rgba(0,0,0,.18);font:14px/1.4 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif}
-.msg{flex:1 1 200px;margin:0}
+.msg{flex:1 1 auto;margin:0;font-weight:600}
+.act,.x{flex:none}
 button{font:inherit;cursor:pointer;border-radius:6px}
 .act{background:#0b5cad;color:#fff;border:1px solid #0b5cad;padding:6px 12px;font-weight:600}
 .x{background:none;border:1px solid transparent;color:#444;padding:2px 8px;font-size:18px;line-height:1}

@@ -1,5 +1,5 @@
 /**
- * The content script, injected into every http(s) page (see docs/extension.md for why) and
+ * The content script, injected into every http(s) page (extension/README.md says why) and
  * built to cost next to nothing where it has no business: one storage read, then a URL test
  * against the detection rules, and it is gone unless the page is a known sign-in page.
  * No framework, no polyfill: MV3's `chrome.*` returns promises, Firefox has `browser.*`.
@@ -59,7 +59,7 @@ async function main(): Promise<void> {
     );
   };
 
-  // Message containers first (cheap on any page); all visible text only when the browser is idle.
+  // The text around sign-in forms first (cheap on any page); all visible text when the page is idle.
   const first = detect(rules, document, 'likely') ?? (await idle(() => detect(rules, document, 'full')));
   if (first) return show(first);
 

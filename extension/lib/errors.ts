@@ -38,6 +38,10 @@ const RECOVERABLE: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'GATE_EXPIRED',
   'PASSWORD_TOO_LONG',
   'RATE_LIMITED',
+  // Another method can be chosen on the same step.
+  'SEND_UNAVAILABLE',
+  'CONTACT_REFUSED',
+  'REGISTRATION_INVALID',
 ]);
 
 export function describeError(info: ErrorInfo): ErrorView {

@@ -7,7 +7,7 @@
  * an error *answer* from the agent leaves the session open, and the codes a person can fix on
  * the same step (a wrong code, a refused password) are shown there inline.
  */
-import type { Action, AgentMessage, ClientMessage, GateView, PasswordPolicyView } from '../../protocol/messages.ts';
+import type { Action, AgentMessage, ClientMessage, GateView, PasswordPolicyView, QuestionView } from '../../protocol/messages.ts';
 import type { PasswordField } from '../../protocol/password.ts';
 import { describeError, toErrorInfo, type ErrorInfo, type ErrorView } from './errors.ts';
 import { checkPassword } from './password-rules.ts';
@@ -30,6 +30,15 @@ export interface GatesStep {
   selected: string;
   /** gate id → ms timestamp from which a resend is allowed, for gates whose code was sent. */
   sent: Record<string, number>;
+  /** Gates the agent offers for the next check (e.g. a different kind after the first); all when undefined. */
+  offered?: string[];
+  /** gate id → the security questions to answer, once the agent has sent them. */
+  questions: Record<string, QuestionView[]>;
+}
+
+/** The gates a person may still choose from. */
+export function openGates(step: GatesStep): GateView[] {
+  return step.gates.filter((g) => !step.passed.includes(g.id) && (!step.offered || step.offered.includes(g.id)));
 }
 
 export type Step =
@@ -56,6 +65,8 @@ export interface FlowOptions {
   action?: Action;
   /** Start on the failure screen, e.g. KEY_PIN_MISSING: the page refuses before connecting. */
   initialError?: ErrorInfo;
+  /** The person's language (BCP 47), so the agent words its messages (the code mail) in it. */
+  locale?: string;
   now?: () => number;
 }
 
@@ -93,7 +104,8 @@ export class ResetFlow {
       this.session = await this.options.open((progress) => {
         if (this.state.step.kind === 'connecting') this.set({ step: { kind: 'connecting', progress } });
       });
-      const answer = await this.session.request({ op: 'start', action, user });
+      const locale = this.options.locale && /^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8}){0,3}$/.test(this.options.locale) ? this.options.locale : undefined;
+      const answer = await this.session.request({ op: 'start', action, user, ...(locale ? { locale } : {}) });
       if (answer.op !== 'challenge') return this.unexpected(answer);
       this.pendingPolicy = answer.policy;
       const remaining = answer.required - answer.passed.length;
@@ -108,6 +120,7 @@ export class ResetFlow {
             passed: answer.passed,
             selected: open?.id ?? '',
             sent: {},
+            questions: {},
           },
         });
       } else if (action === 'unlock') {
@@ -137,7 +150,12 @@ export class ResetFlow {
     const current = this.state.step as GatesStep;
     this.set({
       busy: false,
-      step: { ...current, selected: gateId, sent: { ...current.sent, [gateId]: this.now() + answer.resendAfter * 1000 } },
+      step: {
+        ...current,
+        selected: gateId,
+        sent: { ...current.sent, [gateId]: this.now() + answer.resendAfter * 1000 },
+        questions: answer.questions ? { ...current.questions, [gateId]: answer.questions } : current.questions,
+      },
     });
   }
 
@@ -146,14 +164,25 @@ export class ResetFlow {
     const trimmed = code.replace(/\s+/g, '');
     if (step.kind !== 'gates' || this.state.busy || !trimmed) return;
     this.set({ busy: true, notice: undefined });
-    const answer = await this.ask({ op: 'gate.verify', gate: gateId, code: trimmed });
+    await this.passed(await this.ask({ op: 'gate.verify', gate: gateId, code: trimmed }));
+  }
+
+  /** Answers a gate's security questions, in the order the agent sent them. */
+  async answer(gateId: string, answers: string[]): Promise<void> {
+    const step = this.state.step;
+    if (step.kind !== 'gates' || this.state.busy || answers.some((a) => !a.trim())) return;
+    this.set({ busy: true, notice: undefined });
+    await this.passed(await this.ask({ op: 'gate.answer', gate: gateId, answers: answers.map((a) => a.trim()) }));
+  }
+
+  private async passed(answer: AgentMessage | undefined): Promise<void> {
     if (!answer) return;
     if (answer.op !== 'gate.passed') return this.unexpected(answer);
     const current = this.state.step as GatesStep;
     const passed = [...current.passed, answer.gate];
     if (answer.remaining > 0) {
-      const next = current.gates.find((g) => !passed.includes(g.id));
-      this.set({ busy: false, step: { ...current, passed, selected: next?.id ?? '' } });
+      const next: GatesStep = { ...current, passed, ...(answer.offered ? { offered: answer.offered } : {}) };
+      this.set({ busy: false, step: { ...next, selected: openGates(next)[0]?.id ?? '' } });
       return;
     }
     if (this.state.action === 'unlock') return this.unlockNow();

@@ -13,3 +13,8 @@ export function applyDocumentLanguage(): void {
   document.documentElement.lang = lang === 'lang' ? 'en' : lang;
   document.documentElement.dir = browser.i18n.getMessage('@@bidi_dir') || 'ltr';
 }
+
+/** The browser's UI language (BCP 47), for the agent's own messages such as the code mail. */
+export function uiLocale(): string {
+  return browser.i18n.getUILanguage();
+}

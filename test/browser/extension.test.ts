@@ -130,7 +130,7 @@ describe('Browser extension (Chromium)', function () {
 
     it('notices a message a single-page sign-in renders later', async () => {
       const page = await banner('/spa');
-      await page.locator('unlatch-banner .card').waitFor({ timeout: 5_000 });
+      await page.locator('unlatch-banner .card').waitFor({ timeout: 10_000 });
       await page.close();
     });
 

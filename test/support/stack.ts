@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import WebSocket from 'ws';
 import { startAgent, type RunningAgent } from '../../agent/agent.ts';
-import { loadAgentConfig, type AgentConfig } from '../../agent/config.ts';
+import { loadAgentConfig, parseAgentConfig, type AgentConfig } from '../../agent/config.ts';
 import { initAgent, secretHash } from '../../agent/init.ts';
 import { createLogger } from '../../agent/log.ts';
 import { ClientSession, type WebSocketLike } from '../../protocol/client.ts';
@@ -17,12 +17,24 @@ import { sharedDirectory } from './hooks.ts';
 import type { TestDirectory } from './directory.ts';
 import { startMailCatcher, type MailCatcher } from './mail.ts';
 import { testPki } from './pki.ts';
+import { startSmsCatcher, type SmsCatcher } from './sms.ts';
+
+type DeepPartial<T> = T extends readonly unknown[] ? T : T extends object ? { [K in keyof T]?: DeepPartial<T[K]> } : T;
+
+/** Plain objects merge key by key; anything else (arrays included) is replaced. */
+function deepMerge(base: unknown, patch: unknown): unknown {
+  const plain = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+  if (!plain(base) || !plain(patch)) return patch === undefined ? base : patch;
+  const out: Record<string, unknown> = { ...base };
+  for (const [k, v] of Object.entries(patch)) out[k] = deepMerge(base[k], v);
+  return out;
+}
 
 export interface StackOptions {
   /** Default: the test run's shared Samba DC. */
   directory?: TestDirectory;
-  /** Changes to the agent config made by `init` (shallow per top-level section). */
-  agent?: { [K in keyof AgentConfig]?: Partial<AgentConfig[K]> };
+  /** Changes to the agent config made by `init` (merged deeply; arrays replaced), validated again with its defaults. */
+  agent?: DeepPartial<AgentConfig>;
   relay?: Partial<RelayOptions>;
   onFrame?: FrameHook;
   /** Relay over TLS (default) or plain ws (browser tests, which can't trust a test CA). */
@@ -35,6 +47,8 @@ export interface StackOptions {
 export interface Stack {
   directory: TestDirectory;
   mail: MailCatcher;
+  /** The SMS/voice gateway the agent's `gates.phone.gateway` points at. */
+  sms: SmsCatcher;
   relay: Relay;
   relayUrl: string;
   tenant: string;
@@ -58,11 +72,13 @@ export const TEST_TENANT = 'acme';
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const directory = options.directory ?? (await sharedDirectory());
   const mail = await startMailCatcher();
+  const sms = await startSmsCatcher('sms-token-for-tests');
   const pki = testPki();
   const tls = options.tls ?? true;
   const work = mkdtempSync(join(tmpdir(), 'unlatch-stack-'));
   writeFileSync(join(work, 'ldap-ca.pem'), directory.caPem);
   writeFileSync(join(work, 'bind.secret'), directory.service.password, { mode: 0o600 });
+  writeFileSync(join(work, 'sms.secret'), sms.token, { mode: 0o600 });
 
   const agentDir = join(work, 'agent');
   const init = await initAgent({
@@ -103,13 +119,21 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const relayUrl = relay.url.replace('127.0.0.1', 'localhost');
 
   const base = loadAgentConfig(join(agentDir, 'agent.yaml'));
-  const agentConfig = { ...base } as AgentConfig;
-  for (const [section, patch] of Object.entries(options.agent ?? {})) {
-    const key = section as keyof AgentConfig;
-    const current = agentConfig[key];
-    (agentConfig as Record<string, unknown>)[key] =
-      current && typeof current === 'object' && !Array.isArray(current) ? { ...current, ...(patch as object) } : patch;
-  }
+  // Every stack can send texts: the gateway is the loopback catcher (SMS and voice stay off unless a test turns them on).
+  const phone = {
+    gates: {
+      phone: {
+        gateway: {
+          url: sms.url,
+          headers: { Authorization: 'Bearer {{secret}}' },
+          body: { to: '{{to}}', text: '{{message}}', channel: '{{channel}}', lang: '{{locale}}' },
+          secret: { file: join(work, 'sms.secret') },
+        },
+        countries: ['US', 'DE', 'FR', 'GB'],
+      },
+    },
+  };
+  const agentConfig = parseAgentConfig(deepMerge(deepMerge(base, phone), options.agent ?? {}), agentDir);
   agentConfig.relay = { ...agentConfig.relay, url: relayUrl, ...(tls ? { caFile: pki.files.ca } : {}), reconnectMaxSeconds: 1 };
 
   const agentLogs: string[] = [];
@@ -120,6 +144,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const stack: Stack = {
     directory,
     mail,
+    sms,
     relay,
     relayUrl,
     tenant: TEST_TENANT,
@@ -149,6 +174,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       await stack.stopAgent();
       await relay.close();
       await mail.close();
+      await sms.close();
       rmSync(work, { recursive: true, force: true });
     },
   };

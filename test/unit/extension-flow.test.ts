@@ -5,11 +5,11 @@
  */
 import assert from 'node:assert/strict';
 import { UnlatchError } from '../../protocol/errors.ts';
-import type { AgentMessage, ClientMessage, PasswordPolicyView } from '../../protocol/messages.ts';
-import { ResetFlow, type SessionLike } from '../../extension/lib/reset-flow.ts';
+import type { AgentMessage, ClientMessage, GateView, PasswordPolicyView } from '../../protocol/messages.ts';
+import { openGates, ResetFlow, type SessionLike } from '../../extension/lib/reset-flow.ts';
 
 const POLICY: PasswordPolicyView = { minLength: 8, complexity: true, historyLength: 24, minAgeSeconds: 0, maxAgeSeconds: 0 };
-const GATE = { id: 'g1', method: 'email' as const, hint: 'a•••@corp.example' };
+const GATE: GateView = { id: 'g1', method: 'email', hint: 'a•••@corp.example' };
 
 /** A session that answers each op from a script and records what it was sent. */
 function scripted(answers: Partial<Record<ClientMessage['op'], AgentMessage | Error | ((m: ClientMessage) => AgentMessage)>>) {
@@ -79,6 +79,41 @@ describe('ResetFlow', () => {
     assert.deepEqual(s.sent[0], { op: 'start', action: 'reset', user: 'alice' });
     assert.deepEqual(s.sent[2], { op: 'gate.verify', gate: 'g1', code: '12345678' });
     assert.ok(s.isClosed(), 'the session is closed when done');
+  });
+
+  it('sends the person\'s language with start, so the agent words the code mail in it', async () => {
+    const s = scripted({ start: challenge('reset') });
+    const flow = new ResetFlow({ open: async () => s.session, locale: 'de-CH' });
+    await flow.begin('alice', 'reset');
+    assert.deepEqual(s.sent[0], { op: 'start', action: 'reset', user: 'alice', locale: 'de-CH' });
+    const bad = scripted({ start: challenge('reset') });
+    await new ResetFlow({ open: async () => bad.session, locale: 'not a locale!' }).begin('alice', 'reset');
+    assert.deepEqual(bad.sent[0], { op: 'start', action: 'reset', user: 'alice' });
+  });
+
+  it('answers security questions and then offers only the gates the agent offers for the second check', async () => {
+    const gates: GateView[] = [
+      { id: 'q', method: 'questions', hint: '2 questions' },
+      { id: 'm', method: 'email', hint: 'a•••@corp.example' },
+      { id: 's', method: 'sms', hint: '•••••89' },
+    ];
+    const s = scripted({
+      start: challenge('reset', gates, 2),
+      'gate.send': { op: 'gate.sent', gate: 'q', resendAfter: 0, questions: [{ id: 'q1', text: 'First pet?' }, { id: 'q2', text: 'Street?' }] },
+      'gate.answer': { op: 'gate.passed', gate: 'q', remaining: 1, offered: ['s'] },
+    });
+    const flow = new ResetFlow({ open: async () => s.session });
+    await flow.begin('alice', 'reset');
+    await flow.send('q');
+    let step = flow.state.step;
+    assert.ok(step.kind === 'gates');
+    assert.deepEqual(step.questions['q']?.map((q) => q.text), ['First pet?', 'Street?']);
+    await flow.answer('q', [' Rex ', 'Main St']);
+    assert.deepEqual(s.sent.at(-1), { op: 'gate.answer', gate: 'q', answers: ['Rex', 'Main St'] });
+    step = flow.state.step;
+    assert.ok(step.kind === 'gates');
+    assert.deepEqual(openGates(step).map((g) => g.id), ['s']);
+    assert.equal(step.selected, 's');
   });
 
   it('unlocks as soon as the last gate is passed', async () => {

@@ -6,6 +6,8 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ERROR_CODES, POLICY_REASONS } from '../../protocol/errors.ts';
+import { ACTIONS, GATE_METHODS } from '../../protocol/messages.ts';
+import type { RuleId } from '../../extension/lib/password-rules.ts';
 import { describeError } from '../../extension/lib/errors.ts';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
@@ -53,6 +55,16 @@ describe('Translations', () => {
       });
       it('has every key the extension uses', () => {
         for (const key of usedKeys()) assert.ok(m[key]?.message, `${lang}: ${key}`);
+        // Keys built at run time: one per action, gate method and password rule.
+        const rules: RuleId[] = ['length', 'categories', 'no_user_name', 'max_bytes'];
+        const dynamic = [
+          ...ACTIONS.map((a) => `action_${a}`),
+          ...GATE_METHODS.map((g) => `gate_${g}`),
+          ...rules.map((r) => `rule_${r}`),
+          'rule_history',
+          'rule_min_age',
+        ];
+        for (const key of dynamic) assert.ok(m[key]?.message, `${lang}: ${key}`);
       });
       it('has the same keys and the same $n substitutions as English', () => {
         const en = messages('en');

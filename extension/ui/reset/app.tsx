@@ -9,7 +9,7 @@ import type { Action, GateView } from '../../../protocol/messages.ts';
 import { displayHint } from '../../lib/mask.ts';
 import type { ResetPageParams } from '../../lib/messages.ts';
 import { accountName, checkPassword } from '../../lib/password-rules.ts';
-import { ResetFlow, type FlowState, type GatesStep, type OpenSession } from '../../lib/reset-flow.ts';
+import { openGates, ResetFlow, type FlowState, type GatesStep, type OpenSession } from '../../lib/reset-flow.ts';
 import type { Outcome } from '../../lib/rules.ts';
 import type { SettingKey, Settings } from '../../lib/settings.ts';
 import { ErrorMessage, Shell } from '../common.tsx';
@@ -21,20 +21,23 @@ interface Props {
   missing: SettingKey[];
   params: ResetPageParams;
   open: OpenSession;
+  locale?: string;
 }
 
-const SEND_METHODS = new Set(['email', 'sms', 'voice']);
+/** Methods whose code (or questions) the agent sends on request; totp codes come from the app. */
+const SEND_METHODS = new Set(['email', 'sms', 'voice', 'questions']);
 
 function defaultAction(outcome: Outcome | undefined): Action {
   return outcome === 'expired' || outcome === 'must_change' ? 'change' : 'reset';
 }
 
-export function ResetApp({ settings, missing, params, open }: Props) {
+export function ResetApp({ settings, missing, params, open, locale }: Props) {
   const unconfigured = missing.includes('relayUrl') || missing.includes('tenant');
   const flow = useMemo(
     () =>
       new ResetFlow({
         open,
+        ...(locale ? { locale } : {}),
         userId: params.user ?? '',
         action: defaultAction(params.outcome),
         ...(!unconfigured && missing.includes('signingKeyPin') ? { initialError: { code: 'KEY_PIN_MISSING' as const } } : {}),
@@ -235,26 +238,37 @@ function useNow(active: boolean): number {
 }
 
 function Gates({ state, step, flow }: { state: FlowState; step: GatesStep; flow: ResetFlow }) {
-  const open = step.gates.filter((g) => !step.passed.includes(g.id));
-  const gate = step.gates.find((g) => g.id === step.selected) ?? open[0];
+  const open = openGates(step);
+  const gate = open.find((g) => g.id === step.selected) ?? open[0];
   const [code, setCode] = useState('');
+  const [answers, setAnswers] = useState<string[]>([]);
   const sentUntil = gate ? step.sent[gate.id] : undefined;
   const needsSend = gate ? SEND_METHODS.has(gate.method) : false;
+  const isQuestions = gate?.method === 'questions';
+  const questions = gate ? step.questions[gate.id] : undefined;
   const now = useNow(sentUntil !== undefined && sentUntil > Date.now());
   const codeInput = useRef<HTMLInputElement>(null);
   useEffect(() => {
     if (sentUntil !== undefined) codeInput.current?.focus();
   }, [sentUntil]);
-  useEffect(() => setCode(''), [gate?.id, step.passed.length]);
+  useEffect(() => {
+    setCode('');
+    setAnswers([]);
+  }, [gate?.id, step.passed.length]);
   useEffect(() => {
     // A refused code: back to the field, selected, so it can be typed again at once.
     if (state.notice) codeInput.current?.select();
   }, [state.notice]);
   if (!gate) return null;
   const remaining = Math.max(0, step.required - step.passed.length);
-  const showCode = !needsSend || sentUntil !== undefined;
+  const ready = !needsSend || sentUntil !== undefined;
   const wait = sentUntil !== undefined ? Math.max(0, Math.ceil((sentUntil - now) / 1000)) : 0;
-  const isAnswer = gate.method === 'questions';
+  const canResend = needsSend && !isQuestions;
+  const submit = (ev: Event) => {
+    ev.preventDefault();
+    if (isQuestions) void flow.answer(gate.id, (questions ?? []).map((_, i) => answers[i] ?? ''));
+    else void flow.verify(gate.id, code);
+  };
   return (
     <div class="step">
       <p>{t('verifyIntro', remaining)}</p>
@@ -282,51 +296,69 @@ function Gates({ state, step, flow }: { state: FlowState; step: GatesStep; flow:
       )}
       {needsSend && sentUntil === undefined ? (
         <button type="button" class="primary" disabled={state.busy} onClick={() => void flow.send(gate.id)}>
-          {t('sendCode')}
+          {isQuestions ? t('showQuestions') : t('sendCode')}
         </button>
       ) : null}
-      {sentUntil !== undefined ? (
+      {sentUntil !== undefined && !isQuestions ? (
         <p role="status" class="sent">
           {t('codeSent', displayHint(gate.method, gate.hint))}
         </p>
       ) : null}
-      {showCode ? (
-        <form
-          onSubmit={(ev) => {
-            ev.preventDefault();
-            void flow.verify(gate.id, code);
-          }}
-          noValidate
-        >
-          <div class="field">
-            <label for="code">{isAnswer ? t('answerLabel') : t('codeLabel')}</label>
-            <input
-              id="code"
-              ref={codeInput}
-              name="code"
-              type="text"
-              autoComplete={isAnswer ? 'off' : 'one-time-code'}
-              inputMode={isAnswer ? 'text' : 'numeric'}
-              spellcheck={false}
-              maxLength={64}
-              value={code}
-              aria-invalid={state.notice ? 'true' : undefined}
-              aria-describedby={state.notice ? 'step-error' : undefined}
-              onInput={(e) => setCode(e.currentTarget.value)}
-            />
-          </div>
+      {ready ? (
+        <form onSubmit={submit} noValidate>
+          {isQuestions ? (
+            (questions ?? []).map((q, i) => (
+              <div class="field" key={q.id}>
+                <label for={`answer-${i}`}>{q.text}</label>
+                <input
+                  id={`answer-${i}`}
+                  ref={i === 0 ? codeInput : undefined}
+                  type="text"
+                  autoComplete="off"
+                  spellcheck={false}
+                  maxLength={256}
+                  value={answers[i] ?? ''}
+                  aria-invalid={state.notice ? 'true' : undefined}
+                  aria-describedby={state.notice ? 'step-error' : undefined}
+                  onInput={(e) => {
+                    const next = [...answers];
+                    next[i] = e.currentTarget.value;
+                    setAnswers(next);
+                  }}
+                />
+              </div>
+            ))
+          ) : (
+            <div class="field">
+              <label for="code">{t('codeLabel')}</label>
+              <input
+                id="code"
+                ref={codeInput}
+                name="code"
+                type="text"
+                autoComplete="one-time-code"
+                inputMode="numeric"
+                spellcheck={false}
+                maxLength={64}
+                value={code}
+                aria-invalid={state.notice ? 'true' : undefined}
+                aria-describedby={state.notice ? 'step-error' : undefined}
+                onInput={(e) => setCode(e.currentTarget.value)}
+              />
+            </div>
+          )}
           {state.notice ? <ErrorMessage view={state.notice} id="step-error" /> : null}
           <div class="buttons">
-            <button type="submit" class="primary" disabled={state.busy || !code.trim()}>
+            <button type="submit" class="primary" disabled={state.busy || (isQuestions ? false : !code.trim())}>
               {t('verify')}
             </button>
-            {needsSend ? (
+            {canResend ? (
               <button type="button" disabled={state.busy || wait > 0} onClick={() => void flow.send(gate.id)}>
                 {t('resend')}
               </button>
             ) : null}
           </div>
-          {needsSend && wait > 0 ? <p class="hint">{t('resendIn', wait)}</p> : null}
+          {canResend && wait > 0 ? <p class="hint">{t('resendIn', wait)}</p> : null}
         </form>
       ) : state.notice ? (
         <ErrorMessage view={state.notice} id="step-error" />
@@ -394,7 +426,6 @@ function PasswordStep({ state, mode, flow }: { state: FlowState; mode: 'reset' |
             name="current-password"
             type={type}
             autoComplete="current-password"
-            autoFocus
             value={oldPw}
             onInput={(e) => setOldPw(e.currentTarget.value)}
           />
@@ -408,7 +439,6 @@ function PasswordStep({ state, mode, flow }: { state: FlowState; mode: 'reset' |
           name="new-password"
           type={type}
           autoComplete="new-password"
-          autoFocus={mode === 'reset'}
           value={pw}
           aria-describedby={describedBy}
           aria-invalid={state.notice ? 'true' : undefined}

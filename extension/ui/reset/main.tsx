@@ -2,7 +2,7 @@
 import { render } from 'preact';
 import { parseResetPageQuery } from '../../lib/messages.ts';
 import { missingRequired } from '../../lib/settings.ts';
-import { applyDocumentLanguage } from '../i18n.ts';
+import { applyDocumentLanguage, uiLocale } from '../i18n.ts';
 import { readSettings, sessionOpener } from '../platform.ts';
 import { ResetApp } from './app.tsx';
 
@@ -13,7 +13,13 @@ async function main(): Promise<void> {
   const root = document.getElementById('app') as HTMLElement;
   root.textContent = '';
   render(
-    <ResetApp settings={loaded.settings} missing={missingRequired(loaded.settings)} params={params} open={sessionOpener(loaded.settings)} />,
+    <ResetApp
+      settings={loaded.settings}
+      missing={missingRequired(loaded.settings)}
+      params={params}
+      open={sessionOpener(loaded.settings)}
+      locale={uiLocale()}
+    />,
     root,
   );
 }

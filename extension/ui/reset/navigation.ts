@@ -6,5 +6,8 @@ export async function closeAndReturn(openerTab: number | undefined): Promise<voi
     // The sign-in tab may have been closed meanwhile; closing this page is still right.
     await browser.tabs.update(openerTab, { active: true }).catch(() => undefined);
   }
-  window.close();
+  // tabs.remove needs no permission for our own tab, and works where window.close() may not.
+  const self = await browser.tabs.getCurrent().catch(() => undefined);
+  if (self?.id !== undefined) await browser.tabs.remove(self.id);
+  else window.close();
 }

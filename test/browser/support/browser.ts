@@ -10,7 +10,7 @@
  * headless, which is Chromium's only one now) loads unpacked extensions and applies their
  * 3rdparty policy, provided Playwright's own --disable-extensions is left out.
  */
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -39,8 +39,24 @@ export function browserAvailable(): boolean {
   return existsSync(CHROMIUM) && existsSync(join(EXTENSION_DIR, 'manifest.json'));
 }
 
+/**
+ * Chromium merges every file in the policy folder, so another one naming the extension (say
+ * the one `npm run demo` writes) would silently change what a test configures. Refuse instead.
+ */
+async function assertNoOtherPolicy(id: string): Promise<void> {
+  const files = await readdir(POLICY_DIR).catch(() => [] as string[]);
+  for (const file of files) {
+    const path = join(POLICY_DIR, file);
+    if (path === POLICY_FILE || !file.endsWith('.json')) continue;
+    if ((await readFile(path, 'utf8').catch(() => '')).includes(id)) {
+      throw new Error(`${path} also configures the extension; remove it (npm run demo leaves one while running) before the browser tests`);
+    }
+  }
+}
+
 /** Writes the managed policy for the extension; undefined removes it (no policy at all). */
 export async function writeManagedPolicy(settings: Record<string, unknown> | undefined): Promise<void> {
+  await assertNoOtherPolicy(await extensionId());
   if (settings === undefined) return removeManagedPolicy();
   await mkdir(POLICY_DIR, { recursive: true });
   const id = await extensionId();
