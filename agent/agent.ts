@@ -150,6 +150,7 @@ export async function startAgent(config: AgentConfig, options: StartAgentOptions
       },
       phone: { countries: g.phone.countries, defaultCountry: g.phone.defaultCountry, dailyCap: g.phone.dailyCap },
       mailDomain,
+      maxSealed: g.maxRegisteredMethods,
     },
   });
   const registrations = new Registrations({ gates, store, keys: storeKeys, codes, throttle, now, reconfirmDays: g.reconfirmDays, maxMethods: g.maxRegisteredMethods });

@@ -25,7 +25,7 @@ let subtleOverride: SubtleCrypto | undefined;
 
 /**
  * The SubtleCrypto in use. Only a browser that lacks one of our algorithms installs another one
- * (webcrypto-liner, see extension/background/crypto-fallback.ts); nothing else calls this setter.
+ * (webcrypto-liner, see extension/ui/crypto-fallback.ts); nothing else calls this setter.
  */
 export function useSubtle(subtle: SubtleCrypto | undefined): void {
   subtleOverride = subtle;

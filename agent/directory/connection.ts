@@ -259,10 +259,9 @@ export class ConnectionPool {
     const client = newClient(url, this.s, servername);
     try {
       await client.bind(this.s.bindDN, this.s.bindPassword);
-      const [rootDse, domain] = await Promise.all([
-        readRootDse(client),
-        client.search(this.s.baseDN, { scope: 'base', attributes: ['fSMORoleOwner'] }),
-      ]);
+      const rootDse = await readRootDse(client);
+      // fSMORoleOwner lives on the domain head, not on an OU a baseDN may name.
+      const domain = await client.search(rootDse.defaultNamingContext ?? this.s.baseDN, { scope: 'base', attributes: ['fSMORoleOwner'] });
       const owner = domain.searchEntries[0] ? attr(domain.searchEntries[0], 'fSMORoleOwner') : undefined;
       return { url, client, rootDse, ...(owner ? { pdcNtds: owner } : {}), ...(servername ? { servername } : {}) };
     } catch (err) {

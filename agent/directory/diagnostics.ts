@@ -335,10 +335,17 @@ export async function inspectRights(
     await client.bind(s.bindDN, s.bindPassword);
     const [root, me] = await Promise.all([
       client.search('', { scope: 'base', attributes: ['tokenGroups'], explicitBufferAttributes: ['tokenGroups'] }),
-      client.search(s.bindDN, { scope: 'base', attributes: ['objectSid', 'sAMAccountName', 'userPrincipalName'], explicitBufferAttributes: ['objectSid'] }),
+      client.search(s.bindDN, {
+        scope: 'base',
+        attributes: ['objectSid', 'sAMAccountName', 'userPrincipalName', 'tokenGroups'],
+        explicitBufferAttributes: ['objectSid', 'tokenGroups'],
+      }),
     ]);
-    const tokenSids = root.searchEntries[0] ? buffers(root.searchEntries[0], 'tokenGroups').map((b) => sidToString(b)) : [];
     const meEntry = me.searchEntries[0];
+    // The rootDSE's token is the real one (well-known SIDs included); the account's own
+    // tokenGroups (its nested groups) stands in where a DC does not offer it.
+    let tokenSids = root.searchEntries[0] ? buffers(root.searchEntries[0], 'tokenGroups').map((b) => sidToString(b)) : [];
+    if (!tokenSids.length && meEntry) tokenSids = buffers(meEntry, 'tokenGroups').map((b) => sidToString(b));
     const sidBuf = meEntry ? buffers(meEntry, 'objectSid')[0] : undefined;
     const sam = meEntry ? attr(meEntry, 'sAMAccountName') : undefined;
     const upn = meEntry ? attr(meEntry, 'userPrincipalName') : undefined;

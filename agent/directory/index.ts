@@ -46,8 +46,8 @@ export interface DirectoryConfig {
   /** Attributes to read beyond the standard ones (contact data an admin maps). */
   extraAttributes?: string[];
   /**
-   * Make a lookup of nobody cost what a lookup of somebody costs, by reading this user (the
-   * service account) and discarding it. Default: bindDN. Set to '' to switch off.
+   * Make a lookup of nobody cost what a lookup of somebody costs, by reading this user and
+   * discarding it. Default: the last person a lookup found (bindDN until then). '' switches it off.
    */
   decoyDN?: string;
   /** Connect and per-operation timeout. Default 5000 ms. */
@@ -85,6 +85,8 @@ export class Directory {
   private readonly policyCacheMs: number;
   private readonly now: () => number;
   private readonly policyCache = new Map<string, { at: number; value: Promise<PasswordPolicy | null> }>();
+  /** The last person a lookup found: an id that matches nobody reads them instead (see decoyDN). */
+  private lastFoundDN: string | undefined;
 
   constructor(config: DirectoryConfig, options: DirectoryOptions = {}) {
     if (!config.baseDN) throw new Error('directory: baseDN is required');
@@ -113,9 +115,11 @@ export class Directory {
 
   /** Finds the one user named by sAMAccountName, userPrincipalName or mail (or DOMAIN\sam). */
   async lookup(id: string): Promise<LookupResult> {
-    return this.read('search', (client) =>
+    const result = await this.read('search', (client) =>
       lookupUser(client, this.config.baseDN, id, this.config.scopeGroupDN, Math.max(1, Math.ceil(this.timeoutMs / 1000)), this.readOptions(true)),
     );
+    if (result.status === 'found') this.lastFoundDN = result.user.dn;
+    return result;
   }
 
   /** The user, or null when nobody or more than one person matches (see lookup() to tell). */
@@ -125,7 +129,9 @@ export class Directory {
   }
 
   private readOptions(decoy = false): ReadOptions {
-    const decoyDN = this.config.decoyDN ?? this.config.bindDN;
+    // An ordinary person costs what an ordinary person costs: the service account lives elsewhere
+    // and reads measurably faster, so it is only the fallback until someone has been found.
+    const decoyDN = this.config.decoyDN ?? this.lastFoundDN ?? this.config.bindDN;
     return {
       ...(this.config.extraAttributes?.length ? { extraAttributes: this.config.extraAttributes } : {}),
       ...(this.config.privilegedGroupDNs?.length ? { privilegedGroupDNs: this.config.privilegedGroupDNs } : {}),

@@ -54,6 +54,8 @@ export interface GateSettings extends PolicySettings {
   phone: { countries: string[]; defaultCountry: string | undefined; dailyCap: number };
   /** Domain of decoy e-mail hints. */
   mailDomain: string;
+  /** Sealed values a person may have (registered methods); the offer opens this many for everyone. */
+  maxSealed: number;
 }
 
 /** What the gates need to know about a person from the directory. */
@@ -120,6 +122,8 @@ export interface GatesDeps {
 }
 
 const CODE_METHODS = ['email', 'sms', 'voice'] as const;
+const NOBODY: ContactSource = { mail: [] };
+const PAD_IDS = Array.from({ length: 16 }, (_, i) => `pad-${i}`);
 type CodeMethod = (typeof CODE_METHODS)[number];
 const MAX_GATES = 16;
 const DAY_MS = 86_400_000;
@@ -131,6 +135,7 @@ export class Gates {
 
   constructor(private readonly deps: GatesDeps) {
     this.catalogue = questionCatalogue(deps.settings.questions.custom, deps.settings.questions.builtIn);
+    this.dummySealed = deps.keys.seal(Buffer.alloc(20), 'pad');
   }
 
   get settings(): GateSettings {
@@ -158,13 +163,26 @@ export class Gates {
    */
   async offer(subject: string, user: ContactSource | null, typedId: string): Promise<Offer> {
     const registration = await this.deps.store.registration(subject);
-    if (user) {
-      const policy = this.policy(user.privileged === true);
-      const gates = this.realGates(subject, user, registration, policy);
-      if (satisfiable(policy.required, new Set(gates.map((g) => g.kind)))) return { gates, policy, decoy: false };
-    }
-    return { ...this.decoyOffer(subject, typedId), decoy: true };
+    // Both offers are always built, and the work that depends on how much a person registered is
+    // padded to a constant: which one is used must not show in the time the answer takes.
+    const policy = this.policy(user?.privileged === true);
+    const gates = this.realGates(subject, user ?? NOBODY, registration, policy);
+    const decoy = this.decoyOffer(subject, typedId);
+    this.padWork(registration);
+    if (user && satisfiable(policy.required, new Set(gates.map((g) => g.kind)))) return { gates, policy, decoy: false };
+    return { ...decoy, decoy: true };
   }
+
+  /** Opens dummy sealed values and ranks dummy questions, up to what a fully registered person costs. */
+  private padWork(registration: Registration): void {
+    const sealed = registration.methods.filter((m) => m.contact || m.secret).length;
+    for (let i = sealed; i < this.deps.settings.maxSealed; i++) this.deps.keys.open(this.dummySealed, 'pad');
+    if (registration.answers.length < this.deps.settings.questions.register) {
+      this.pick(PAD_IDS.slice(0, this.deps.settings.questions.register), this.deps.settings.questions.answer, this.deps.keys.key('decoy'));
+    }
+  }
+
+  private readonly dummySealed: Buffer;
 
   /** The person's registration as stored. */
   registrationOf(subject: string): Promise<Registration> {

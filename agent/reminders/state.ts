@@ -124,6 +124,9 @@ export class ReminderState {
   }
 }
 
+/** Locks this process holds: a lock file naming our own pid but not in here is a previous life's (pid reuse in containers). */
+const heldHere = new Set<string>();
+
 function mtimeMs(path: string): number {
   try {
     return statSync(path).mtimeMs;
@@ -154,10 +157,12 @@ export function lockReminders(stateFile: string): () => void {
       const fd = openSync(path, 'wx', 0o600);
       writeSync(fd, `${process.pid}\n`);
       closeSync(fd);
+      heldHere.add(path);
       let released = false;
       return () => {
         if (released) return;
         released = true;
+        heldHere.delete(path);
         try {
           unlinkSync(path);
         } catch {
@@ -172,7 +177,8 @@ export function lockReminders(stateFile: string): () => void {
       } catch {
         // Vanished between open and read: try again.
       }
-      if (Number.isInteger(pid) && pid > 0 && alive(pid)) {
+      const ours = pid === process.pid;
+      if (Number.isInteger(pid) && pid > 0 && (ours ? heldHere.has(path) : alive(pid))) {
         throw new RemindersBusyError(`another reminder run (pid ${pid}) is in progress (${path})`);
       }
       // No pid yet: its owner may be between creating and writing it. Only an old one is stale.

@@ -66,6 +66,8 @@ const MAX_PENDING = 8;
 export class SessionFlow {
   private state: State = { name: 'new' };
   private readonly now: () => number;
+  /** Work to run once the answer has gone out (sending codes): never before, so it can't slow the answer. */
+  private readonly deferred: Array<() => void> = [];
 
   constructor(
     private readonly deps: FlowDeps,
@@ -395,14 +397,23 @@ export class SessionFlow {
     this.deps.notifier.notice(to, { ...n, account: user.sam, displayName: user.displayName, time: this.now(), source: this.source }, { sid: this.sid, user: user.dn });
   }
 
-  /** Runs a send after the answer has gone out; its outcome becomes an event. */
+  /** Queues a send for after the answer has gone out (see runDeferred); its outcome becomes an event. */
   private deliver(send: () => Promise<void>, fields: EventFields): void {
-    setImmediate(() => {
+    this.deferred.push(() => {
       send().then(
         () => this.deps.events.emit('GateCodeSent', fields),
         (err: Error) => this.deps.events.emit('GateCodeSendFail', { ...fields, error: err.message }),
       );
     });
+  }
+
+  /**
+   * Starts the work queued by the last message (SMTP, SMS gateway). The session manager calls it
+   * right after sending the answer: a real code's delivery (a TLS handshake with the mail
+   * server, …) then never makes the answer slower than a decoy's, which sends nothing.
+   */
+  runDeferred(): void {
+    for (const task of this.deferred.splice(0)) task();
   }
 
   private async withPassword<T>(field: PasswordField, sealed: string, use: (password: string) => Promise<T>): Promise<T> {

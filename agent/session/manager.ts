@@ -114,6 +114,7 @@ export class SessionManager {
     }
     if (this.sessions.get(sid) !== session) return;
     this.options.send({ t: 'msg', sid, data: await session.channel.seal(answer) });
+    session.flow.runDeferred();
   }
 
   private end(sid: string, why: string): void {

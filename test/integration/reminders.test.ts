@@ -15,7 +15,8 @@ import { searchPasswordExpiries } from '../../agent/directory/expiry.ts';
 import { Directory } from '../../agent/directory/index.ts';
 import type { EventFields, EventName } from '../../agent/events.ts';
 import { createMailer, type Mailer } from '../../agent/notify/mailer.ts';
-import { dueThreshold, runReminders, shouldRun, type ReminderDeps, type ReminderSettings } from '../../agent/reminders/index.ts';
+import { dueThreshold, RemindersBusyError, runReminders, shouldRun, type ReminderDeps, type ReminderSettings } from '../../agent/reminders/index.ts';
+import { lockReminders } from '../../agent/reminders/state.ts';
 import type { TestDirectory } from '../support/directory.ts';
 import { sharedDirectory } from '../support/hooks.ts';
 import { startMailCatcher, type MailCatcher } from '../support/mail.ts';
@@ -49,6 +50,26 @@ describe('password-expiry reminders', function () {
       assert.equal(shouldRun(undefined, at9, 10), false);
       assert.equal(shouldRun(at9 - 2 * 60_000, at9 + 30 * 60_000, 9), false, 'already ran today');
       assert.equal(shouldRun(at9 - DAY, at9, 9), true);
+    });
+  });
+
+  describe('the state file lock', () => {
+    let dir: string;
+    before(() => (dir = mkdtempSync(join(tmpdir(), 'unlatch-reminders-lock-'))));
+    after(() => rmSync(dir, { recursive: true, force: true }));
+
+    it('keeps a second run out while one holds it, and takes over one left by a process that is gone', () => {
+      const file = join(dir, 'state.json');
+      const release = lockReminders(file);
+      assert.throws(() => lockReminders(file), RemindersBusyError);
+      release();
+      lockReminders(file)();
+      // A crashed run's lock: a pid that does not exist, or our own pid from a previous life.
+      for (const pid of [2 ** 22 + 12345, process.pid]) {
+        writeFileSync(`${file}.lock`, `${pid}\n`);
+        lockReminders(file)();
+      }
+      assert.equal(existsSync(`${file}.lock`), false);
     });
   });
 
