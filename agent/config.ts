@@ -149,6 +149,10 @@ export const AgentConfigSchema = z
           if (g[m].enabled && !g.phone.gateway) ctx.addIssue({ code: 'custom', path: [m, 'enabled'], message: 'SMS and voice codes need gates.phone.gateway' });
           if (g[m].enabled && g.phone.countries.length === 0) ctx.addIssue({ code: 'custom', path: ['phone', 'countries'], message: `list the countries ${m} codes may go to, e.g. [DE, FR]` });
         }
+        const gw = g.phone.gateway?.url;
+        if (gw?.startsWith('http://') && !/^http:\/\/(127\.\d+\.\d+\.\d+|localhost|\[::1\])(:\d+)?\//.test(gw)) {
+          ctx.addIssue({ code: 'custom', path: ['phone', 'gateway', 'url'], message: 'use https:// (http:// only on loopback, for tests)' });
+        }
         if (g.questions.answer > g.questions.register) ctx.addIssue({ code: 'custom', path: ['questions', 'answer'], message: 'cannot be more than questions.register' });
         const kinds = new Set<string>();
         if (g.email.enabled) kinds.add('email');

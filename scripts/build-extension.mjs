@@ -2,9 +2,10 @@
 //
 //   content.js      the content script: IIFE, no framework, no polyfill (budget 5 KiB gzip)
 //   background.js   the service worker (Chromium) / event page (Firefox): IIFE
-//   reset.js, options.js + chunks/   the pages: ESM with code splitting, so what the reset page
-//                   needs for its first paint stays small and the strength meter (zxcvbn) and
-//                   the WebCrypto fallback (webcrypto-liner) are chunks loaded only on demand
+//   reset.js, register.js, options.js + chunks/   the pages: ESM with code splitting, so what the reset page
+//                   needs for its first paint stays small and the strength meter (zxcvbn),
+//                   the WebCrypto fallback (webcrypto-liner) and the QR encoder (uqr) are chunks
+//                   loaded only on demand
 //
 // Also copies manifest.json, managed_schema.json, _locales/, the pages' HTML and CSS and the
 // icons, and writes dist/extension-meta.json (outside the package) naming the files each page
@@ -37,7 +38,11 @@ const [, , pages] = await Promise.all([
   build({ ...common, entryPoints: { background: 'extension/background/main.ts' }, format: 'iife' }),
   build({
     ...common,
-    entryPoints: { reset: 'extension/ui/reset/main.tsx', options: 'extension/ui/options/main.tsx' },
+    entryPoints: {
+      reset: 'extension/ui/reset/main.tsx',
+      register: 'extension/ui/register/main.tsx',
+      options: 'extension/ui/options/main.tsx',
+    },
     format: 'esm',
     splitting: true,
     chunkNames: 'chunks/[name]-[hash]',
@@ -58,6 +63,7 @@ await Promise.all([
   cp(join(root, '_locales'), join(out, '_locales'), { recursive: true }),
   cp(join(root, 'extension/icons'), join(out, 'icons'), { recursive: true }),
   cp(join(root, 'extension/ui/reset.html'), join(out, 'reset.html')),
+  cp(join(root, 'extension/ui/register.html'), join(out, 'register.html')),
   cp(join(root, 'extension/ui/options.html'), join(out, 'options.html')),
   cp(join(root, 'extension/ui/ui.css'), join(out, 'ui.css')),
 ]);
@@ -83,11 +89,12 @@ const meta = {
   background: 'background.js',
   firstPaint: {
     reset: firstPaint(pages.metafile, entry('reset')),
+    register: firstPaint(pages.metafile, entry('register')),
     options: firstPaint(pages.metafile, entry('options')),
   },
   lazy: outputs.filter((f) => f.endsWith('.js')).map((f) => relative(out, join(root, f))),
 };
-meta.lazy = meta.lazy.filter((f) => !meta.firstPaint.reset.includes(f) && !meta.firstPaint.options.includes(f));
+meta.lazy = meta.lazy.filter((f) => !Object.values(meta.firstPaint).some((files) => files.includes(f)));
 await writeFile(join(root, 'dist/extension-meta.json'), `${JSON.stringify(meta, null, 2)}\n`);
 
 // Fail the build on a manifest that points at a file the build did not produce.

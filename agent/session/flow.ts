@@ -62,6 +62,8 @@ type Registering = {
 type State = { name: 'new' } | Challenged | Registering | { name: 'done' };
 
 const MAX_PENDING = 8;
+/** How long code delivery waits after the answer (see runDeferred). */
+const DELIVERY_DELAY_MS = 10;
 
 export class SessionFlow {
   private state: State = { name: 'new' };
@@ -409,11 +411,13 @@ export class SessionFlow {
 
   /**
    * Starts the work queued by the last message (SMTP, SMS gateway). The session manager calls it
-   * right after sending the answer: a real code's delivery (a TLS handshake with the mail
+   * right after sending the answer, and the work waits a few milliseconds more, until the answer
+   * has left the process: a real code's delivery (message build, a TLS handshake with the mail
    * server, …) then never makes the answer slower than a decoy's, which sends nothing.
    */
   runDeferred(): void {
-    for (const task of this.deferred.splice(0)) task();
+    const tasks = this.deferred.splice(0);
+    if (tasks.length) setTimeout(() => tasks.forEach((task) => task()), DELIVERY_DELAY_MS).unref();
   }
 
   private async withPassword<T>(field: PasswordField, sealed: string, use: (password: string) => Promise<T>): Promise<T> {

@@ -25,7 +25,7 @@ button{font:inherit;cursor:pointer;border-radius:6px}
 button:focus-visible{outline:3px solid #f5a623;outline-offset:2px}
 `;
 
-export function showBanner(outcome: Outcome, text: BannerText, onAct: () => void): () => void {
+export function showBanner(outcome: Outcome | 'register', text: BannerText, onAct: () => void): () => void {
   const host = document.createElement('unlatch-banner');
   host.setAttribute('data-outcome', outcome);
   const root = host.attachShadow({ mode: 'open' });

@@ -5,13 +5,14 @@
  * No framework, no polyfill: MV3's `chrome.*` returns promises, Firefox has `browser.*`.
  */
 import type { ContentToBackground } from '../lib/messages.ts';
-import { rulesForUrl, type DetectionRule } from '../lib/rules.ts';
-import { RULES_KEY } from '../lib/storage-keys.ts';
+import { globMatch, ruleUrl, rulesForUrl, type DetectionRule } from '../lib/rules.ts';
+import type { RegistrationNudge } from '../lib/settings.ts';
+import { NUDGE_KEY, RULES_KEY } from '../lib/storage-keys.ts';
 import { showBanner } from './banner.ts';
 import { detect, readUser, type Detection } from './scan.ts';
 
 interface Api {
-  storage: { local: { get(key: string): Promise<Record<string, unknown>> } };
+  storage: { local: { get(keys: string[]): Promise<Record<string, unknown>> } };
   runtime: { sendMessage(message: ContentToBackground): Promise<unknown> };
   i18n: { getMessage(key: string): string };
 }
@@ -38,8 +39,51 @@ function idle<T>(task: () => T): Promise<T> {
   });
 }
 
+const PASSWORD = 'input[type=password]';
+
+/**
+ * The registration nudge, on the admin's sign-in page only: remember the user name typed when
+ * a form with a password field is submitted (never the password), and once the page looks
+ * signed in, ask the service worker (which asks the agent) whether to suggest registering.
+ */
+function nudge(n: RegistrationNudge): void {
+  document.addEventListener(
+    'submit',
+    (ev) => {
+      const form = ev.target as HTMLFormElement;
+      if (!form.querySelector?.(PASSWORD)) return;
+      // The admin's selector anywhere on the page; by default the form's first text input.
+      const user = n.userField ? readUser(document, n.userField) : readUser(form, 'input[type=text],input[type=email],input:not([type])');
+      if (user) void api.runtime.sendMessage({ type: 'content:signin', user }).catch(() => undefined);
+    },
+    true,
+  );
+  let signedIn: boolean;
+  try {
+    signedIn = n.successSelector ? document.querySelector(n.successSelector) !== null : document.querySelector(PASSWORD) === null;
+  } catch {
+    return;
+  }
+  if (!signedIn) return;
+  const shown = readUser(document, n.userField);
+  void api.runtime
+    .sendMessage({ type: 'content:signed-in', ...(shown ? { user: shown } : {}) })
+    .then((user) => {
+      // The answer is the user name to register when the agent says to nudge, else false.
+      if (typeof user !== 'string' || document.querySelector('unlatch-banner')) return;
+      const m = (key: string) => api.i18n.getMessage(key);
+      showBanner('register', { message: m('regNudge'), action: m('regNudgeAction'), dismiss: m('bannerDismiss'), label: m('extName') }, () => {
+        void api.runtime.sendMessage({ type: 'content:open-register', user });
+      });
+    })
+    .catch(() => undefined);
+}
+
 async function main(): Promise<void> {
-  const stored = (await api.storage.local.get(RULES_KEY))[RULES_KEY];
+  const got = await api.storage.local.get([RULES_KEY, NUDGE_KEY]);
+  const n = got[NUDGE_KEY] as RegistrationNudge | null | undefined;
+  if (n && globMatch(n.urlPattern, ruleUrl(location.href))) nudge(n);
+  const stored = got[RULES_KEY];
   if (!Array.isArray(stored)) return;
   const rules = rulesForUrl(stored as DetectionRule[], location.href);
   if (rules.length === 0) return;

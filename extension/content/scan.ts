@@ -101,7 +101,7 @@ export function detect(rules: readonly DetectionRule[], doc: Document, scope: Sc
 }
 
 /** The user name from the rule's userField: an input's value or an element's text. */
-export function readUser(doc: Document, selector: string | undefined): string | undefined {
+export function readUser(doc: ParentNode, selector: string | undefined): string | undefined {
   if (!selector) return undefined;
   let el: Element | null;
   try {

@@ -11,12 +11,18 @@
  */
 import { OUTCOMES, type Outcome } from './rules.ts';
 
-export type ContentToBackground = {
-  type: 'content:open-reset';
-  outcome: Outcome;
-  /** The user name shown or typed on the sign-in page, to prefill; never a password. */
-  user?: string;
-};
+export type ContentToBackground =
+  | {
+      type: 'content:open-reset';
+      outcome: Outcome;
+      /** The user name shown or typed on the sign-in page, to prefill; never a password. */
+      user?: string;
+    }
+  /** A sign-in form on the nudge page was submitted with this user name (never a password). */
+  | { type: 'content:signin'; user: string }
+  /** The nudge page now looks signed in: should it suggest registering? Answers the user name, or false. */
+  | { type: 'content:signed-in'; user?: string }
+  | { type: 'content:open-register'; user?: string };
 
 export type PageToBackground = { type: 'page:reload-policy' };
 
@@ -41,6 +47,15 @@ export function parseBackgroundMessage(value: unknown): BackgroundMessage | unde
       if (typeof outcome !== 'string' || !(OUTCOMES as readonly string[]).includes(outcome)) return undefined;
       const user = cleanUserId(o['user']);
       return { type: 'content:open-reset', outcome: outcome as Outcome, ...(user ? { user } : {}) };
+    }
+    case 'content:signin': {
+      const user = cleanUserId(o['user']);
+      return user ? { type: 'content:signin', user } : undefined;
+    }
+    case 'content:signed-in':
+    case 'content:open-register': {
+      const user = cleanUserId(o['user']);
+      return { type: o['type'], ...(user ? { user } : {}) };
     }
     case 'page:reload-policy':
       return { type: 'page:reload-policy' };

@@ -10,9 +10,19 @@
  */
 import { DEFAULT_RULES } from './default-rules.ts';
 import { OUTCOMES, type DetectionRule, type Outcome } from './rules.ts';
-import { POLICY_CACHE_KEY, RULES_KEY } from './storage-keys.ts';
+import { NUDGE_KEY, POLICY_CACHE_KEY, RULES_KEY } from './storage-keys.ts';
 
-export { POLICY_CACHE_KEY, RULES_KEY };
+export { NUDGE_KEY, POLICY_CACHE_KEY, RULES_KEY };
+
+/** Where to suggest registering after a successful sign-in (see managed_schema.json). */
+export interface RegistrationNudge {
+  /** Glob over the sign-in page's URL (and the page it answers with), as in detection rules. */
+  urlPattern: string;
+  /** CSS selector of the user-name input (read at submit; never a password field). */
+  userField?: string;
+  /** CSS selector only a signed-in page has; without it, "no password field any more" counts as signed in. */
+  successSelector?: string;
+}
 
 export interface Settings {
   /** wss:// URL of the relay. Required. */
@@ -29,6 +39,8 @@ export interface Settings {
   logoUrl: string | undefined;
   helpdeskUrl: string | undefined;
   helpdeskText: string | undefined;
+  /** Suggest registering for self-service after a successful sign-in here. Default: off. */
+  registrationNudge: RegistrationNudge | undefined;
 }
 
 export type SettingKey = keyof Settings;
@@ -43,6 +55,7 @@ export const SETTING_KEYS: readonly SettingKey[] = [
   'logoUrl',
   'helpdeskUrl',
   'helpdeskText',
+  'registrationNudge',
 ];
 
 export const REQUIRED_KEYS: readonly SettingKey[] = ['relayUrl', 'tenant', 'signingKeyPin'];
@@ -57,6 +70,7 @@ export const DEFAULT_SETTINGS: Readonly<Settings> = Object.freeze({
   logoUrl: undefined,
   helpdeskUrl: undefined,
   helpdeskText: undefined,
+  registrationNudge: undefined,
 });
 
 /** A policy value that was ignored, with what the admin should deploy instead (English). */
@@ -126,7 +140,32 @@ const CHECKS: { [K in SettingKey]: Check<Settings[K]> } = {
   },
   helpdeskUrl: url((u) => ['https:', 'http:', 'mailto:', 'tel:'].includes(u.protocol), 'must be an https://, mailto: or tel: address'),
   helpdeskText: text(500),
+  registrationNudge: (v) => {
+    const r = parseNudge(v);
+    return typeof r === 'string' ? { error: r } : { ok: r };
+  },
 };
+
+/** Validates the registration nudge; returns it (known fields only) or why it was refused. */
+export function parseNudge(value: unknown): RegistrationNudge | string {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return 'must be an object with a urlPattern';
+  const o = value as Record<string, unknown>;
+  for (const k of Object.keys(o)) {
+    if (!['urlPattern', 'userField', 'successSelector'].includes(k)) return `has an unknown field "${k}"`;
+  }
+  const urlPattern = o['urlPattern'];
+  if (typeof urlPattern !== 'string' || !/^https?:\/\//i.test(urlPattern) || urlPattern.length > 2048) {
+    return 'needs a urlPattern (an http(s) URL with * wildcards, e.g. https://portal.corp.example/*)';
+  }
+  const nudge: RegistrationNudge = { urlPattern };
+  for (const key of ['userField', 'successSelector'] as const) {
+    const v = o[key];
+    if (v === undefined) continue;
+    if (typeof v !== 'string' || v.trim().length === 0 || v.length > 1000) return `${key} must be a non-empty CSS selector of at most 1000 characters`;
+    nudge[key] = v.trim();
+  }
+  return nudge;
+}
 
 /** Validates one detection rule; returns the rule (known fields only) or why it was refused. */
 export function parseRule(value: unknown): DetectionRule | string {
@@ -255,7 +294,9 @@ export async function loadSettings(storage: StorageLike, options: LoadOptions = 
     }
     if (raw && Object.keys(raw).length > 0) {
       const parsed = parsePolicy(raw);
-      await storage.local.set({ [POLICY_CACHE_KEY]: pick(raw), [RULES_KEY]: effectiveRules(parsed.settings) }).catch(() => undefined);
+      await storage.local
+        .set({ [POLICY_CACHE_KEY]: pick(raw), [RULES_KEY]: effectiveRules(parsed.settings), [NUDGE_KEY]: parsed.settings.registrationNudge ?? null })
+        .catch(() => undefined);
       return { ...parsed, source: 'policy' };
     }
   }
@@ -269,7 +310,7 @@ export async function loadSettings(storage: StorageLike, options: LoadOptions = 
     await storage.local.remove(POLICY_CACHE_KEY).catch(() => undefined);
   }
   const parsed = parsePolicy({});
-  await storage.local.set({ [RULES_KEY]: effectiveRules(parsed.settings) }).catch(() => undefined);
+  await storage.local.set({ [RULES_KEY]: effectiveRules(parsed.settings), [NUDGE_KEY]: null }).catch(() => undefined);
   return { ...parsed, source: 'none' };
 }
 

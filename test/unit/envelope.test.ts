@@ -217,6 +217,24 @@ describe('envelope', () => {
       assert.deepEqual(parseRelayToAgentFrame(j({ t: 'close', sid: SID })), { t: 'close', sid: SID });
     });
 
+    it('accepts the relay-asserted client address `from` (IPv4 or IPv6 literal) and nothing else in it', () => {
+      for (const from of ['203.0.113.7', '2001:db8::1', '::1', '::ffff:192.0.2.1']) {
+        assert.deepEqual(parseRelayToAgentFrame(j({ t: 'msg', sid: SID, data: 'AA', kid: 'k', wk: 'AA', from })), {
+          t: 'msg',
+          sid: SID,
+          data: 'AA',
+          kid: 'k',
+          wk: 'AA',
+          from,
+        });
+      }
+      for (const from of ['', 'localhost', '1', '203.0.113.7\nX-Evil: 1', 'a'.repeat(46), 'fe80::1%eth0', 7, null]) {
+        rejects(parseRelayToAgentFrame, j({ t: 'msg', sid: SID, data: 'AA', from }), 'from');
+      }
+      // Clients cannot send it: only the relay asserts an address.
+      rejects(parseClientFrame, j({ t: 'msg', data: 'AA', from: '203.0.113.7' }), 'from');
+    });
+
     it('refuses anything else', () => {
       rejects(parseRelayToAgentFrame, j({ t: 'hello', agent: 'a', bundle: BUNDLE }), 't');
       rejects(parseRelayToAgentFrame, j({ t: 'msg', data: 'AA' }), 'sid');

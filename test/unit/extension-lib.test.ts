@@ -50,9 +50,12 @@ describe('Extension', () => {
         user: 'alice',
       });
       assert.deepEqual(parseBackgroundMessage({ type: 'page:reload-policy' }), { type: 'page:reload-policy' });
+      assert.deepEqual(parseBackgroundMessage({ type: 'content:signin', user: ' bob ', password: 'x' }), { type: 'content:signin', user: 'bob' });
+      assert.deepEqual(parseBackgroundMessage({ type: 'content:signed-in' }), { type: 'content:signed-in' });
+      assert.deepEqual(parseBackgroundMessage({ type: 'content:open-register', user: 'bob' }), { type: 'content:open-register', user: 'bob' });
     });
     it('refuses anything else', () => {
-      for (const m of [null, 'x', {}, { type: 'content:open-reset', outcome: 'owned' }, { type: 'eval', code: '1' }]) {
+      for (const m of [null, 'x', {}, { type: 'content:open-reset', outcome: 'owned' }, { type: 'eval', code: '1' }, { type: 'content:signin' }, { type: 'content:signin', user: ' ' }]) {
         assert.equal(parseBackgroundMessage(m), undefined);
       }
     });

@@ -9,6 +9,8 @@ import {
   DEFAULT_SETTINGS,
   loadSettings,
   missingRequired,
+  NUDGE_KEY,
+  parseNudge,
   parsePolicy,
   POLICY_CACHE_KEY,
   RULES_KEY,
@@ -27,6 +29,7 @@ const GOOD = {
   logoUrl: 'https://corp.example/logo.png',
   helpdeskUrl: 'mailto:help@corp.example',
   helpdeskText: 'Call 555-0100',
+  registrationNudge: { urlPattern: 'https://portal.corp.example/*', userField: '#username', successSelector: '#welcome' },
 };
 
 function fakeStorage(managed: () => Promise<Record<string, unknown>>): StorageLike & { local: { data: Record<string, unknown> } } {
@@ -157,6 +160,33 @@ describe('Settings', () => {
     });
   });
 
+  describe('registrationNudge', () => {
+    it('takes a urlPattern with optional selectors, trimmed', () => {
+      assert.deepEqual(parseNudge({ urlPattern: 'https://portal.corp.example/*', userField: ' #user ' }), {
+        urlPattern: 'https://portal.corp.example/*',
+        userField: '#user',
+      });
+    });
+    it('refuses what it cannot use, naming the field', () => {
+      assert.match(parseNudge('https://x/*') as string, /object/);
+      assert.match(parseNudge({}) as string, /urlPattern/);
+      assert.match(parseNudge({ urlPattern: 'javascript:*' }) as string, /urlPattern/);
+      assert.match(parseNudge({ urlPattern: 'https://x/*', passwordField: '#pw' }) as string, /unknown field "passwordField"/);
+      assert.match(parseNudge({ urlPattern: 'https://x/*', userField: '' }) as string, /userField/);
+      const { settings, problems } = parsePolicy({ ...GOOD, registrationNudge: { userField: '#u' } });
+      assert.equal(settings.registrationNudge, undefined);
+      assert.deepEqual(problems.map((p) => p.key), ['registrationNudge']);
+    });
+    it('is written to storage.local for the content script (null without one)', async () => {
+      const storage = fakeStorage(async () => GOOD);
+      await loadSettings(storage, { sleep: noSleep });
+      assert.deepEqual(storage.local.data[NUDGE_KEY], GOOD.registrationNudge);
+      const none = fakeStorage(async () => ({}));
+      await loadSettings(none, { attempts: 1, sleep: noSleep });
+      assert.equal(none.local.data[NUDGE_KEY], null);
+    });
+  });
+
   describe('managed_schema.json', () => {
     const schema = JSON.parse(readFileSync(new URL('../../managed_schema.json', import.meta.url), 'utf8')) as {
       properties: Record<string, { title?: string; description?: string; items?: { properties: Record<string, { title?: string; description?: string }> } }>;
@@ -168,6 +198,11 @@ describe('Settings', () => {
       }
       for (const [key, prop] of Object.entries(schema.properties['detectionRules']?.items?.properties ?? {})) {
         assert.ok(prop.title && prop.description, `detectionRules.${key} needs a title and a description`);
+      }
+      const nudge = schema.properties['registrationNudge'] as unknown as { properties: Record<string, { title?: string; description?: string }> };
+      assert.deepEqual(Object.keys(nudge.properties).sort(), ['successSelector', 'urlPattern', 'userField']);
+      for (const [key, prop] of Object.entries(nudge.properties)) {
+        assert.ok(prop.title && prop.description, `registrationNudge.${key} needs a title and a description`);
       }
     });
   });

@@ -20,6 +20,7 @@ function display(loaded: LoadedSettings, key: SettingKey): string {
   const value = loaded.settings[key];
   if (key === 'detectionRules') return t('optRules', loaded.settings.detectionRules.length, DEFAULT_RULES.length);
   if (value === undefined) return t('optNotSet');
+  if (typeof value === 'object') return JSON.stringify(value);
   return String(value);
 }
 
@@ -111,6 +112,13 @@ function Options({ loaded }: { loaded: LoadedSettings }) {
           </div>
         </section>
       )}
+      {missing.length === 0 ? (
+        <p>
+          <a id="register-link" href="register.html">
+            {t('optRegisterLink')}
+          </a>
+        </p>
+      ) : null}
       <p class="hint">
         {t('optExtensionId')} <code id="extension-id">{extensionId}</code>
       </p>
