@@ -105,12 +105,13 @@ export class KeyRing {
     return signingKeyPin(this.signing.spki);
   }
 
-  /** The newest key that is still valid. */
+  /** The newest key (the last one added) that is still valid. */
   current(): StoredEncryptionKey {
     const now = this.now();
-    const valid = this.encryption.filter((k) => k.notAfter > now).sort((a, b) => b.created - a.created);
-    if (!valid[0]) throw new Error('no valid encryption key; run `unlatch-agent rotate-keys`');
-    return valid[0];
+    // rotate() appends, so the last valid key is the newest, whatever the clock said then.
+    const current = this.encryption.filter((k) => k.notAfter > now).at(-1);
+    if (!current) throw new Error('no valid encryption key; run `unlatch-agent rotate-keys`');
+    return current;
   }
 
   /** True when the current key is older than the rotation period. */
