@@ -21,14 +21,16 @@ export interface MailCatcher {
   port: number;
   caFile: string;
   messages: ReceivedMail[];
-  /** Resolves with the first message to `address` received after `since` (index). */
-  waitFor(address: string, options?: { since?: number; timeoutMs?: number }): Promise<ReceivedMail>;
+  /** Resolves with the first message to `address` received after `since` (index) that `matches`. */
+  waitFor(address: string, options?: { since?: number; timeoutMs?: number; matches?: (mail: ReceivedMail) => boolean }): Promise<ReceivedMail>;
   /** The newest one-time code sent to `address` (waits for a message after `since`). */
   codeFor(address: string, options?: { since?: number; timeoutMs?: number }): Promise<string>;
   /** Calls `listener` for every message received from now on. */
   onMessage(listener: (mail: ReceivedMail) => void): void;
   close(): Promise<void>;
 }
+
+const CODE = /\b(\d{8,12})\b/;
 
 export async function startMailCatcher(): Promise<MailCatcher> {
   const pki = testPki();
@@ -69,7 +71,7 @@ export async function startMailCatcher(): Promise<MailCatcher> {
   const waitFor: MailCatcher['waitFor'] = (address, options = {}) => {
     const since = options.since ?? 0;
     const want = address.toLowerCase();
-    const find = () => messages.slice(since).find((m) => m.to.includes(want));
+    const find = () => messages.slice(since).find((m) => m.to.includes(want) && (options.matches?.(m) ?? true));
     return new Promise((resolve, reject) => {
       const hit = find();
       if (hit) return resolve(hit);
@@ -95,8 +97,9 @@ export async function startMailCatcher(): Promise<MailCatcher> {
     messages,
     waitFor,
     async codeFor(address, options = {}) {
-      const mail = await waitFor(address, options);
-      const code = /\b(\d{8,12})\b/.exec(mail.text)?.[1];
+      // Notices (e.g. "your registration changed") may reach the same address in between.
+      const mail = await waitFor(address, { ...options, matches: (m) => CODE.test(m.text) });
+      const code = CODE.exec(mail.text)?.[1];
       if (!code) throw new Error(`mail to ${address} holds no code`);
       return code;
     },
