@@ -96,7 +96,8 @@ const IN_PAGE = `async ({ src, rules }) => {
   });
   observer.observe(document.documentElement, { childList: true });
   globalThis.chrome = {
-    storage: { local: { get: (key) => Promise.resolve({ [key]: rules }) } },
+    // The content script reads its keys in one call (rules and the nudge setting).
+    storage: { local: { get: (keys) => Promise.resolve({ [Array.isArray(keys) ? keys[0] : keys]: rules }) } },
     runtime: { sendMessage: () => Promise.resolve() },
     i18n: { getMessage: (k) => k },
   };
