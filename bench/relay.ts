@@ -17,7 +17,7 @@ import { secretHash } from '../agent/init.ts';
 import { KeyRing } from '../agent/keys.ts';
 import { solvePow } from '../protocol/pow.ts';
 
-const CONCURRENCY = 32;
+const CONCURRENCY = Number(process.env["UNLATCH_BENCH_CONCURRENCY"] ?? 32);
 const PAYLOAD = randomBytes(1024).toString('base64url');
 
 async function freePort(): Promise<number> {
@@ -70,7 +70,7 @@ async function startRelayProcess(): Promise<RelayProcess> {
       },
     }),
   );
-  const child = spawn(process.execPath, ['dist/unlatch-relay.mjs', '--config', join(dir, 'relay.yaml')], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [...(process.env['UNLATCH_BENCH_PROFILE'] ? ['--cpu-prof', '--cpu-prof-dir=/tmp/relayprof'] : []), 'dist/unlatch-relay.mjs', '--config', join(dir, 'relay.yaml')], { stdio: ['ignore', 'pipe', 'inherit'] });
   await firstLine(child);
   return {
     url: `ws://127.0.0.1:${port}`,
@@ -79,7 +79,7 @@ async function startRelayProcess(): Promise<RelayProcess> {
     secret,
     bundle: JSON.stringify(await keys.bundle()),
     stop() {
-      child.kill('SIGKILL');
+      child.kill(process.env['UNLATCH_BENCH_PROFILE'] ? 'SIGTERM' : 'SIGKILL'); // SIGTERM lets --cpu-prof write its file
       rmSync(dir, { recursive: true, force: true });
     },
   };
