@@ -1,5 +1,6 @@
 /** Pieces both pages share: the branded frame, the help-desk line and error messages. */
 import type { ComponentChildren } from 'preact';
+import { useEffect } from 'preact/hooks';
 import type { ErrorView } from '../lib/errors.ts';
 import type { Settings } from '../lib/settings.ts';
 import { t } from './i18n.ts';
@@ -45,5 +46,23 @@ export function ErrorMessage({ view, id }: { view: ErrorView; id?: string }) {
       <p class="error-next">{t(view.nextKey)}</p>
       {view.audience === 'admin' ? <p class="error-admin">{t('forAdmin', view.code)}</p> : null}
     </div>
+  );
+}
+
+/** Keeps the tab title in step with the current step, branded like every Unlatch page. */
+export function useDocumentTitle(title: string, settings: Settings): void {
+  useEffect(() => {
+    document.title = `${title} – ${settings.companyName ? t('brandWithCompany', settings.companyName) : t('brand')}`;
+  }, [title]);
+}
+
+/** What a page shows when policy lacks required settings: the person's text and the admin's list. */
+export function Unconfigured({ settings, missing }: { settings: Settings; missing: readonly string[] }) {
+  return (
+    <Shell settings={settings}>
+      <h1 tabIndex={-1}>{t('unconfiguredTitle')}</h1>
+      <p>{t('unconfiguredText')}</p>
+      <p class="admin-note">{t('missingSettings', missing.join(', '))}</p>
+    </Shell>
   );
 }

@@ -13,7 +13,7 @@ import { describeError, toErrorInfo, type ErrorView } from '../../lib/errors.ts'
 import { addForms, CURRENT_PASSWORD_FIELD, groupSecret, questionAnswers, totpSecretOf, type AddForm } from '../../lib/register.ts';
 import type { OpenSession, SessionLike } from '../../lib/reset-flow.ts';
 import type { SettingKey, Settings } from '../../lib/settings.ts';
-import { ErrorMessage, Shell } from '../common.tsx';
+import { ErrorMessage, Shell, Unconfigured, useDocumentTitle } from '../common.tsx';
 import { t } from '../i18n.ts';
 
 interface Props {
@@ -70,19 +70,9 @@ export function RegisterApp({ settings, missing, user, open, locale }: Props) {
         : step.kind === 'view'
           ? t('regViewTitle')
           : t('failedTitle');
-  useEffect(() => {
-    document.title = `${title} – ${settings.companyName ? t('brandWithCompany', settings.companyName) : t('brand')}`;
-  }, [title]);
+  useDocumentTitle(title, settings);
 
-  if (unconfigured) {
-    return (
-      <Shell settings={settings}>
-        <h1 tabIndex={-1}>{t('unconfiguredTitle')}</h1>
-        <p>{t('unconfiguredText')}</p>
-        <p class="admin-note">{t('missingSettings', missing.join(', '))}</p>
-      </Shell>
-    );
-  }
+  if (unconfigured) return <Unconfigured settings={settings} missing={missing} />;
 
   const fail = (err: unknown) => {
     session.current?.close();

@@ -12,7 +12,7 @@ import { accountName, checkPassword } from '../../lib/password-rules.ts';
 import { openGates, ResetFlow, type FlowState, type GatesStep, type OpenSession } from '../../lib/reset-flow.ts';
 import type { Outcome } from '../../lib/rules.ts';
 import type { SettingKey, Settings } from '../../lib/settings.ts';
-import { ErrorMessage, Shell } from '../common.tsx';
+import { ErrorMessage, Shell, Unconfigured, useDocumentTitle } from '../common.tsx';
 import { t } from '../i18n.ts';
 import { closeAndReturn } from './navigation.ts';
 
@@ -65,19 +65,9 @@ export function ResetApp({ settings, missing, params, open, locale }: Props) {
   }, [state.step.kind]);
 
   const title = unconfigured ? t('unconfiguredTitle') : titleFor(state);
-  useEffect(() => {
-    document.title = `${title} – ${settings.companyName ? t('brandWithCompany', settings.companyName) : t('brand')}`;
-  }, [title]);
+  useDocumentTitle(title, settings);
 
-  if (unconfigured) {
-    return (
-      <Shell settings={settings}>
-        <h1 tabIndex={-1}>{t('unconfiguredTitle')}</h1>
-        <p>{t('unconfiguredText')}</p>
-        <p class="admin-note">{t('missingSettings', missing.join(', '))}</p>
-      </Shell>
-    );
-  }
+  if (unconfigured) return <Unconfigured settings={settings} missing={missing} />;
 
   const step = state.step;
 
