@@ -10,11 +10,9 @@ import { auditSink } from './audit/events.ts';
 import { AuditLog } from './audit/log.ts';
 import type { AgentConfig } from './config.ts';
 import { readSecret } from './config.ts';
-import { Directory } from './directory/index.ts';
 import { directoryPort } from './directory/port.ts';
 import { EventLog } from './events.ts';
 import { OneTimeCodes } from './gates/codes.ts';
-import { domainFromBaseDN, mailDomainOf } from './gates/decoy.ts';
 import { Gates } from './gates/index.ts';
 import { Registrations } from './gates/registration.ts';
 import { HOUR_MS, Throttle } from './gates/throttle.ts';
@@ -28,6 +26,7 @@ import { AgentMetrics, startMetricsServer } from './metrics.ts';
 import { ReminderScheduler } from './reminders/index.ts';
 import { SessionManager } from './session/manager.ts';
 import { openSqliteStore, StoreKeys, type AgentStore } from './store/index.ts';
+import { directoryFromConfig, gateSettingsFromConfig, throttleSettingsFromConfig, mailDomainFromConfig } from './wiring.ts';
 
 export interface RunningAgent {
   link: RelayLink;
@@ -53,13 +52,6 @@ export interface StartAgentOptions {
   remindersFirstRunMs?: number;
 }
 
-/** Directory attributes the admin maps to contact data beyond those always read. */
-function extraAttributes(config: AgentConfig): string[] {
-  const standard = new Set(['mail', 'mobile', 'telephonenumber', 'othermailbox']);
-  const all = [...config.gates.email.attributes, ...config.gates.sms.attributes, ...config.gates.voice.attributes];
-  return [...new Set(all.filter((a) => !standard.has(a.toLowerCase())))];
-}
-
 export async function startAgent(config: AgentConfig, options: StartAgentOptions = {}): Promise<RunningAgent> {
   const log = options.logger ?? createLogger(config.log.level);
   // The gauges read sessions and link (made below) only when scraped.
@@ -80,18 +72,7 @@ export async function startAgent(config: AgentConfig, options: StartAgentOptions
   });
   const now = options.now ?? Date.now;
   const keys = await KeyRing.load({ dir: config.keys.dir, tenant: config.tenant, rotateDays: config.keys.rotateDays, graceDays: config.keys.graceDays, now });
-  const directory = new Directory({
-    urls: config.directory.urls,
-    baseDN: config.directory.baseDN,
-    bindDN: config.directory.bindDN,
-    bindPassword: readSecret(config.directory.bindPassword, 'directory.bindPassword'),
-    ...(config.directory.caFile ? { caPem: readFileSync(config.directory.caFile, 'utf8') } : {}),
-    ...(config.directory.tlsServername ? { tlsServername: config.directory.tlsServername } : {}),
-    ...(config.directory.scopeGroupDN ? { scopeGroupDN: config.directory.scopeGroupDN } : {}),
-    ...(config.gates.privileged.groups.length ? { privilegedGroupDNs: config.gates.privileged.groups } : {}),
-    ...(extraAttributes(config).length ? { extraAttributes: extraAttributes(config) } : {}),
-    timeoutMs: config.directory.timeoutMs,
-  });
+  const directory = directoryFromConfig(config);
   const mailer = createMailer(config.smtp, config.smtp.password ? readSecret(config.smtp.password, 'smtp.password') : undefined);
   const g = config.gates;
   const gateway = g.phone.gateway;
@@ -101,12 +82,12 @@ export async function startAgent(config: AgentConfig, options: StartAgentOptions
         gateway.secret ? readSecret(gateway.secret, 'gates.phone.gateway.secret') : undefined,
       )
     : undefined;
-  const mailDomain = config.smtp.mailDomain ?? mailDomainOf(config.smtp.from) ?? domainFromBaseDN(config.directory.baseDN);
+  const mailDomain = mailDomainFromConfig(config);
   const store = openSqliteStore(config.store.file as string);
   const storeKeys = StoreKeys.loadOrCreate(config.store.keyFile as string);
   const throttle = new Throttle(
     store,
-    { maxFailuresPerHour: g.maxFailuresPerHour, maxResetsPerHour: g.maxResetsPerHour, blockMs: g.blockHours * HOUR_MS, maxSendsPerHour: g.maxSendsPerHour },
+    throttleSettingsFromConfig(config),
     now,
   );
   const codes = new OneTimeCodes(store, storeKeys.key('codes'), now);
@@ -120,7 +101,6 @@ export async function startAgent(config: AgentConfig, options: StartAgentOptions
       kinds: { reset: config.notify.reset, change: config.notify.change, unlock: config.notify.unlock, registration: config.notify.registration },
     },
   });
-  const code = (m: AgentConfig['gates']['email']) => ({ ...m, ttlMs: m.ttlSeconds * 1000 });
   const gates = new Gates({
     store,
     keys: storeKeys,
@@ -132,26 +112,7 @@ export async function startAgent(config: AgentConfig, options: StartAgentOptions
       email: (to, c, minutes) => notifier.emailCode(to, c, minutes),
       phone: (channel, to, c, minutes, locale) => notifier.phoneCode(channel, to, c, minutes, locale),
     },
-    settings: {
-      required: g.required,
-      privileged: { required: g.privileged.required, questions: g.privileged.questions },
-      email: code(g.email),
-      sms: code(g.sms),
-      voice: code(g.voice),
-      totp: { enabled: g.totp.enabled, issuer: g.totp.issuer ?? config.tenant, digits: g.totp.digits, periodSeconds: g.totp.periodSeconds, window: g.totp.window },
-      questions: {
-        enabled: g.questions.enabled,
-        register: g.questions.register,
-        answer: g.questions.answer,
-        minAnswerLength: g.questions.minAnswerLength,
-        cost: g.questions.hashCost,
-        builtIn: g.questions.builtIn,
-        custom: g.questions.custom,
-      },
-      phone: { countries: g.phone.countries, defaultCountry: g.phone.defaultCountry, dailyCap: g.phone.dailyCap },
-      mailDomain,
-      maxSealed: g.maxRegisteredMethods,
-    },
+    settings: gateSettingsFromConfig(config),
   });
   const registrations = new Registrations({ gates, store, keys: storeKeys, codes, throttle, now, reconfirmDays: g.reconfirmDays, maxMethods: g.maxRegisteredMethods });
 

@@ -2,12 +2,13 @@
  * `unlatch-agent <command>`: init, run, doctor, remind, rotate-keys, policy, report. Exit status 0 on success,
  * 2 on wrong usage or a bad config, 1 on any other problem; the message says what to fix.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startAgent } from './agent.ts';
 import { reportCommand } from './audit/report.ts';
 import { ConfigError, loadAgentConfig } from './config.ts';
+import { coverageFromConfig } from './coverage.ts';
 import { doctorExitCode, formatDoctor, runDoctor } from './doctor/index.ts';
 import { remindCommand } from './reminders/command.ts';
 import { EventLog } from './events.ts';
@@ -25,7 +26,7 @@ Commands:
   remind        send the password-expiry reminders that are due now (the agent does it hourly)
   rotate-keys   roll the encryption key now (the previous one stays valid for the grace period)
   policy        print ready-to-deploy browser policy (Chrome/Edge JSON and .reg, Firefox policies.json)
-  report        what the audit log says: resets, changes, unlocks, failures, blocked users
+  report        resets, changes, unlocks, failures, blocked users; who in scope can use self-service
 
 Common options:
   --config FILE   agent config (default: $UNLATCH_AGENT_CONFIG or ./agent.yaml)
@@ -51,6 +52,8 @@ report options:
   [--file AUDIT_LOG] (default: audit.file of the config) [--since WHEN] [--until WHEN]
   (WHEN: 2026-01-31, 2026-01-31T08:00:00Z, or back from now: 30m, 12h, 7d, 2w)
   [--json | --csv]   output format (default: a table)
+  [--no-coverage]    leave out the registration coverage (it reads the directory and the store,
+                     so run the report as the agent's user; --file alone, without a config, leaves it out)
   --verify           check the hash chain instead; exit 1 naming the first bad record
 `;
 
@@ -87,6 +90,7 @@ async function main(argv: string[]): Promise<number> {
       json: { type: 'boolean', default: false },
       csv: { type: 'boolean', default: false },
       verify: { type: 'boolean', default: false },
+      'no-coverage': { type: 'boolean', default: false },
       'dry-run': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h' },
     },
@@ -145,13 +149,18 @@ async function main(argv: string[]): Promise<number> {
         process.stderr.write(`unlatch-agent report: give at most one of --json and --csv\n\n${USAGE}`);
         return 2;
       }
-      return reportCommand(
+      // An audit log given on its own (say, a copy on an auditor's machine) is reported on its
+      // own; with the agent's config, coverage is measured against the directory and the store.
+      const standalone = values.file !== undefined && values.config === undefined && !existsSync(configPath);
+      const config = standalone ? undefined : loadAgentConfig(configPath);
+      return await reportCommand(
         {
-          file: values.file ?? (loadAgentConfig(configPath).audit.file as string),
+          file: values.file ?? (config?.audit.file as string),
           since: values.since,
           until: values.until,
           format: values.json ? 'json' : values.csv ? 'csv' : 'table',
           verify: values.verify,
+          coverage: config && !values['no-coverage'] && !values.verify ? () => coverageFromConfig(config) : undefined,
         },
         (s) => process.stdout.write(s),
         (s) => process.stderr.write(s),

@@ -1,8 +1,10 @@
 /**
  * `unlatch-agent report`: what the audit log says happened in a period — resets, changes and
- * unlocks, failures by reason and by method, blocked users — as a terminal table, JSON or CSV;
- * and `--verify`, which checks the hash chain.
+ * unlocks, failures by reason and by method, blocked users — and how many of the people in scope
+ * could use self-service today (registration coverage), as a terminal table, JSON or CSV; and
+ * `--verify`, which checks the hash chain.
  */
+import type { Coverage } from '../gates/coverage.ts';
 import { readAudit, verifyAudit, type VerifyResult } from './read.ts';
 import type { AuditRecord } from './record.ts';
 
@@ -39,10 +41,20 @@ export interface AuditReport {
   blocked: { user: string | null; why: string | null; times: number; last: string }[];
   /** The hash chain of the whole file (not only the period). */
   integrity: VerifyResult;
+  /**
+   * Registration coverage of the users in scope, measured now (not over the period); null when
+   * not asked for (`--no-coverage`), `{ error }` when the directory or the store could not be read.
+   */
+  coverage: Coverage | { error: string } | null;
 }
 
 /** Counts the records of `period` (all records when it is empty). */
-export function buildReport(records: readonly AuditRecord[], integrity: VerifyResult, period: ReportPeriod = {}): AuditReport {
+export function buildReport(
+  records: readonly AuditRecord[],
+  integrity: VerifyResult,
+  period: ReportPeriod = {},
+  coverage: AuditReport['coverage'] = null,
+): AuditReport {
   const since = period.since?.getTime() ?? -Infinity;
   const until = period.until?.getTime() ?? Infinity;
   const inPeriod = records.filter((r) => {
@@ -103,6 +115,7 @@ export function buildReport(records: readonly AuditRecord[], integrity: VerifyRe
     },
     blocked: [...blocked.values()].sort((a, b) => b.last.localeCompare(a.last) || (a.user ?? '').localeCompare(b.user ?? '')),
     integrity,
+    coverage,
   };
 }
 
@@ -153,7 +166,9 @@ export const CSV_COLUMNS = ['section', 'action', 'outcome', 'code', 'reason', 'm
 /**
  * One flat table, one row per counted thing, so that a spreadsheet can pivot it any way:
  * `activity` (per action and outcome), `gate` (per method and outcome), `failure` (per action,
- * code, reason and method), `blocked` (per user and reason).
+ * code, reason and method), `blocked` (per user and reason), `coverage` (eligible, ready,
+ * not_ready, self_registered; on_file per kind of check in `method`; one not_ready_user row per
+ * person who cannot use self-service yet, what they have on file in `method`).
  */
 function formatCsv(report: AuditReport): string {
   const rows: (string | number | null)[][] = [[...CSV_COLUMNS]];
@@ -169,6 +184,15 @@ function formatCsv(report: AuditReport): string {
   }
   for (const f of report.failures.detail) rows.push(['failure', f.action, 'failure', f.code, f.reason, f.method, null, f.count]);
   for (const b of report.blocked) rows.push(['blocked', 'gate', 'blocked', 'TOO_MANY_ATTEMPTS', b.why, null, b.user, b.times]);
+  const c = report.coverage;
+  if (c && !('error' in c)) {
+    rows.push(['coverage', null, 'eligible', null, null, null, null, c.eligible]);
+    rows.push(['coverage', null, 'ready', null, null, null, null, c.ready]);
+    rows.push(['coverage', null, 'not_ready', null, null, null, null, c.notReady]);
+    rows.push(['coverage', null, 'self_registered', null, null, null, null, c.selfRegistered]);
+    for (const m of c.methods) rows.push(['coverage', null, 'on_file', null, null, m.kind, null, m.users]);
+    for (const u of c.notReadyUsers) rows.push(['coverage', null, 'not_ready_user', null, u.privileged ? 'privileged' : null, u.has.join(' ') || null, u.user, 1]);
+  }
   return rows.map((row) => row.map(csvField).join(',')).join('\r\n') + '\r\n';
 }
 
@@ -215,8 +239,42 @@ function formatTable(report: AuditReport): string {
       ? table(['user', 'why', 'times', 'last'], report.blocked.map((b) => [b.user ?? '(unknown id)', b.why ?? '—', b.times, b.last]))
       : '  none',
   );
+  out.push('', ...formatCoverage(report.coverage));
   return `${out.join('\n')}\n`;
 }
+
+/** How many people could use self-service today, and who could not. */
+function formatCoverage(c: AuditReport['coverage']): string[] {
+  if (c === null) return [];
+  if ('error' in c) return ['Registration coverage: not available', `  ${c.error}`];
+  const out = [`Registration coverage of the users in scope (now, ${c.at})`];
+  out.push(
+    table(
+      ['', 'users'],
+      [
+        ['in scope, enabled, not protected', c.eligible],
+        [`can pass their checks (${c.percentReady}%)`, c.ready],
+        ['cannot yet', c.notReady],
+        ['registered something themselves', c.selfRegistered],
+        ...(c.privileged.eligible ? [[`privileged: can pass (of ${c.privileged.eligible})`, c.privileged.ready] as [string, number]] : []),
+        ['disabled (not counted)', c.excluded.disabled],
+        ['protected, adminCount=1 (not counted)', c.excluded.protected],
+      ],
+    ),
+  );
+  out.push('', 'Checks on file');
+  out.push(table(['check', 'users'], c.methods.map((m) => [m.kind, m.users])));
+  if (c.notReadyUsers.length) {
+    const shown = c.notReadyUsers.slice(0, NOT_READY_SHOWN);
+    out.push('', 'Cannot use self-service yet (ask them to register)');
+    out.push(table(['user', 'has on file', ''], shown.map((u) => [u.user, u.has.join(', ') || 'nothing', u.privileged ? 'privileged' : ''])));
+    if (c.notReadyUsers.length > shown.length) out.push(`  … and ${c.notReadyUsers.length - shown.length} more (all of them in --json and --csv)`);
+  }
+  return out;
+}
+
+/** The terminal table lists this many people who cannot use self-service; --json and --csv list all. */
+const NOT_READY_SHOWN = 50;
 
 /** Columns padded to their widest cell; numbers right-aligned. */
 function table(headers: string[], rows: (string | number)[][]): string {
@@ -237,13 +295,15 @@ export interface ReportCommandOptions {
   /** Check the hash chain instead of reporting. */
   verify?: boolean;
   now?: number;
+  /** Measures registration coverage (reads the directory and the store); absent: not shown. */
+  coverage?: (() => Promise<Coverage>) | undefined;
 }
 
 /**
  * Runs `unlatch-agent report`; returns the exit status: 0 done, 1 the chain is broken
  * (`--verify`) or the log cannot be read, 2 wrong usage.
  */
-export function reportCommand(o: ReportCommandOptions, stdout: (s: string) => void, stderr: (s: string) => void): number {
+export async function reportCommand(o: ReportCommandOptions, stdout: (s: string) => void, stderr: (s: string) => void): Promise<number> {
   if (o.verify) {
     const result = verifyAudit(o.file);
     if (o.format === 'json') stdout(`${JSON.stringify(result, null, 2)}\n`);
@@ -275,7 +335,17 @@ export function reportCommand(o: ReportCommandOptions, stdout: (s: string) => vo
     throw err;
   }
   const { records, verify } = readAudit(o.file);
-  const report = buildReport(records, verify, period);
+  let coverage: AuditReport['coverage'] = null;
+  if (o.coverage) {
+    try {
+      coverage = await o.coverage();
+    } catch (err) {
+      // The audit part still stands; say plainly why coverage is missing.
+      coverage = { error: err instanceof Error ? err.message : String(err) };
+      stderr(`warning: registration coverage is not available: ${coverage.error}\n`);
+    }
+  }
+  const report = buildReport(records, verify, period, coverage);
   stdout(formatReport(report, o.format ?? 'table'));
   if (!verify.ok && o.format !== 'table' && o.format !== undefined && verify.brokenAt) {
     stderr(`warning: the hash chain is broken at record ${verify.brokenAt.seq} (line ${verify.brokenAt.line}); run \`unlatch-agent report --verify\`\n`);

@@ -19,6 +19,7 @@ import { changePassword, resetPassword, unlockAccount } from './password.ts';
 import { readDomainPolicy, readPso, type PasswordPolicy } from './policy.ts';
 import { lookupUser, readUserByDN, type DirectoryUser, type LookupResult, type ReadOptions } from './users.ts';
 import { searchPasswordExpiries, type PasswordExpiry } from './expiry.ts';
+import { searchUsersInScope } from './scope.ts';
 
 export { DirectoryError } from './errors.ts';
 export type { DirectoryErrorCode, PolicyReason } from './errors.ts';
@@ -228,6 +229,21 @@ export class Directory {
       return (pso ?? domain).maxAgeSeconds;
     };
     return this.read('search', (client) => searchPasswordExpiries(client, this.config.baseDN, this.config.scopeGroupDN, maxAgeSeconds));
+  }
+
+  /**
+   * Every user account in scope, disabled and protected ones marked (read-only; see ./scope.ts).
+   * For the registration coverage of `unlatch-agent report`.
+   */
+  async usersInScope(): Promise<DirectoryUser[]> {
+    return this.read('search', (client) =>
+      searchUsersInScope(client, {
+        baseDN: this.config.baseDN,
+        scopeGroupDN: this.config.scopeGroupDN,
+        privilegedGroupDNs: this.config.privilegedGroupDNs,
+        extraAttributes: this.config.extraAttributes,
+      }),
+    );
   }
 
   async close(): Promise<void> {

@@ -88,6 +88,9 @@ export const USER_ATTRIBUTES = [
   'objectGUID',
 ];
 
+/** The attributes the DC computes per object: a subtree search costs a computation per entry (or omits them). */
+export const CONSTRUCTED_USER_ATTRIBUTES: ReadonlySet<string> = new Set(['msDS-User-Account-Control-Computed', 'msDS-ResultantPSO']);
+
 /**
  * The identifier as it will be searched, or null when it cannot name anyone (empty, too long,
  * control characters). "DOMAIN\sam" becomes "sam".

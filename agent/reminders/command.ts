@@ -3,13 +3,13 @@
  * the same run the agent's timer makes (it shares the state file and takes the same lock, so
  * the two never both send). `--dry-run` lists who would get which reminder and changes nothing.
  */
-import { readFileSync } from 'node:fs';
 import type { AgentConfig } from '../config.ts';
 import { readSecret } from '../config.ts';
-import { Directory, DirectoryError } from '../directory/index.ts';
+import { DirectoryError } from '../directory/index.ts';
 import { EventLog } from '../events.ts';
 import { createLogger } from '../log.ts';
 import { createMailer } from '../notify/mailer.ts';
+import { directoryFromConfig } from '../wiring.ts';
 import { runReminders, RemindersBusyError, type ReminderOutcome, type ReminderRunResult } from './index.ts';
 
 export interface RemindCommandOptions {
@@ -50,17 +50,7 @@ export async function remindCommand(config: AgentConfig, o: RemindCommandOptions
     err('unlatch-agent remind: reminders.enabled is false; turn it on, or preview with --dry-run\n');
     return 2;
   }
-  const d = config.directory;
-  const directory = new Directory({
-    urls: d.urls,
-    baseDN: d.baseDN,
-    bindDN: d.bindDN,
-    bindPassword: readSecret(d.bindPassword, 'directory.bindPassword'),
-    ...(d.caFile ? { caPem: readFileSync(d.caFile, 'utf8') } : {}),
-    ...(d.tlsServername ? { tlsServername: d.tlsServername } : {}),
-    ...(d.scopeGroupDN ? { scopeGroupDN: d.scopeGroupDN } : {}),
-    timeoutMs: d.timeoutMs,
-  });
+  const directory = directoryFromConfig(config);
   const mailer = o.dryRun ? undefined : createMailer(config.smtp, config.smtp.password ? readSecret(config.smtp.password, 'smtp.password') : undefined);
   // Events go to stderr as the agent's do; this process never writes the audit log (the
   // running agent owns it), and reminder events are not audit records anyway.

@@ -20,6 +20,7 @@ import type { EventFields, EventLog, EventName } from '../events.ts';
 import type { CheckResult, Gate, Gates, Offer } from '../gates/index.ts';
 import { remaining, type GateKind } from '../gates/policy.ts';
 import type { Pending, Registrations } from '../gates/registration.ts';
+import { subjectOf } from '../gates/subject.ts';
 import type { Throttle } from '../gates/throttle.ts';
 import { describeMethods, type Notice, type Notifier } from '../notify/index.ts';
 import type { DirectoryPort, SessionUser } from './ports.ts';
@@ -384,7 +385,7 @@ export class SessionFlow {
   private async identify(userId: string): Promise<{ user: SessionUser | null; subject: string }> {
     const found = await this.deps.directory.findUser(userId);
     const user = found && found.inScope ? found : null;
-    const subject = user ? (user.guid ? `guid:${user.guid}` : `dn:${user.dn.toLowerCase()}`) : `id:${this.keyed(userId)}`;
+    const subject = user ? subjectOf(user) : `id:${this.keyed(userId)}`;
     return { user, subject };
   }
 

@@ -38,8 +38,12 @@ export class StoreKeys {
     }
     const mode = statSync(file).mode & 0o777;
     if (mode & 0o077) chmodSync(file, 0o600);
-    const master = Buffer.from(readFileSync(file, 'utf8').trim(), 'base64url');
-    return new StoreKeys(master);
+    return StoreKeys.load(file);
+  }
+
+  /** Reads an existing key file (for reading the store beside a running agent; creates nothing). */
+  static load(file: string): StoreKeys {
+    return new StoreKeys(Buffer.from(readFileSync(file, 'utf8').trim(), 'base64url'));
   }
 
   /** A 32-byte key for one purpose. */

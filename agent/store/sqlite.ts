@@ -35,8 +35,16 @@ interface MethodRow {
   created: number;
 }
 
-/** Opens (creating when needed) the database at `file`; ':memory:' for a throwaway one. */
-export function openSqliteStore(file: string): AgentStore {
+/**
+ * Opens (creating when needed) the database at `file`; ':memory:' for a throwaway one.
+ * `readonly` opens an existing database for reading only (reports), beside a running agent.
+ */
+export function openSqliteStore(file: string, options: { readonly?: boolean } = {}): AgentStore {
+  if (options.readonly) {
+    const db = new Database(file, { readonly: true, fileMustExist: true });
+    db.pragma('busy_timeout = 5000');
+    return new SqliteStore(db);
+  }
   if (file !== ':memory:') {
     mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
     // Create it 0600 before SQLite does (SQLite would use the umask).

@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import { auditSink } from '../../agent/audit/events.ts';
 import { AuditLog } from '../../agent/audit/log.ts';
 import { readAudit } from '../../agent/audit/read.ts';
-import { buildReport, CSV_COLUMNS, parsePeriodBound, reportCommand, type AuditReport, type ReportCommandOptions } from '../../agent/audit/report.ts';
+import { buildReport, CSV_COLUMNS, formatReport, parsePeriodBound, reportCommand, type AuditReport, type ReportCommandOptions } from '../../agent/audit/report.ts';
+import type { Coverage } from '../../agent/gates/coverage.ts';
 import { EventLog, type EventFields, type EventName } from '../../agent/events.ts';
 import { createLogger } from '../../agent/log.ts';
 
@@ -64,10 +65,10 @@ describe('unlatch-agent report', () => {
     return buildReport(records, verify, period);
   }
 
-  function run(o: Partial<ReportCommandOptions>): { code: number; out: string; err: string } {
+  async function run(o: Partial<ReportCommandOptions>): Promise<{ code: number; out: string; err: string }> {
     let out = '';
     let err = '';
-    const code = reportCommand({ file, now: T0 + 7 * DAY, ...o }, (s) => (out += s), (s) => (err += s));
+    const code = await reportCommand({ file, now: T0 + 7 * DAY, ...o }, (s) => (out += s), (s) => (err += s));
     return { code, out, err };
   }
 
@@ -134,31 +135,31 @@ describe('unlatch-agent report', () => {
       for (const bad of ['yesterday', '7', '7y', '2026-13-45', '']) assert.throws(() => parsePeriodBound('--since', bad, now), /--since/);
     });
 
-    it('applies --since 3d from the command, and refuses a bad value with status 2', () => {
-      const { code, out } = run({ since: '3d', format: 'json' });
+    it('applies --since 3d from the command, and refuses a bad value with status 2', async () => {
+      const { code, out } = await run({ since: '3d', format: 'json' });
       assert.equal(code, 0);
       const r = JSON.parse(out) as AuditReport;
       assert.equal(r.period.since, new Date(T0 + 4 * DAY).toISOString());
       assert.deepEqual(r.activity.unlock, { started: 1, succeeded: 1, failed: 0 });
       assert.equal(r.activity.change.started, 0);
-      const bad = run({ since: 'last week' });
+      const bad = await run({ since: 'last week' });
       assert.equal(bad.code, 2);
       assert.match(bad.err, /--since "last week": use an ISO date/);
     });
   });
 
   describe('output', () => {
-    it('--json gives the whole report', () => {
-      const { code, out } = run({ format: 'json' });
+    it('--json gives the whole report', async () => {
+      const { code, out } = await run({ format: 'json' });
       assert.equal(code, 0);
       const r = JSON.parse(out) as AuditReport;
-      assert.deepEqual(Object.keys(r).sort(), ['activity', 'blocked', 'failures', 'first', 'gates', 'integrity', 'last', 'period', 'records']);
+      assert.deepEqual(Object.keys(r).sort(), ['activity', 'blocked', 'coverage', 'failures', 'first', 'gates', 'integrity', 'last', 'period', 'records']);
       assert.deepEqual(r, JSON.parse(JSON.stringify(report())));
       assert.deepEqual(r.integrity, { ok: true, records: 27 });
     });
 
-    it('--csv gives one row per counted thing, DNs quoted', () => {
-      const { code, out } = run({ format: 'csv' });
+    it('--csv gives one row per counted thing, DNs quoted', async () => {
+      const { code, out } = await run({ format: 'csv' });
       assert.equal(code, 0);
       assert.ok(out.endsWith('\r\n'));
       const lines = out.trimEnd().split('\r\n');
@@ -173,8 +174,8 @@ describe('unlatch-agent report', () => {
       for (const line of lines) assert.equal(line.replace(/"[^"]*"/g, 'x').split(',').length, CSV_COLUMNS.length, line);
     });
 
-    it('prints a table by default', () => {
-      const { code, out } = run({});
+    it('prints a table by default', async () => {
+      const { code, out } = await run({});
       assert.equal(code, 0);
       assert.match(out, /^Unlatch audit report: .* \(27 records\)/);
       assert.match(out, /^ {2}action +started +succeeded +failed$/m);
@@ -185,24 +186,24 @@ describe('unlatch-agent report', () => {
   });
 
   describe('--verify', () => {
-    it('says OK and exits 0 on an intact log', () => {
-      const { code, out } = run({ verify: true });
+    it('says OK and exits 0 on an intact log', async () => {
+      const { code, out } = await run({ verify: true });
       assert.equal(code, 0);
       assert.match(out, /OK, 27 records, hash chain intact/);
     });
 
-    it('exits 1 naming the first changed record by seq and line', () => {
+    it('exits 1 naming the first changed record by seq and line', async () => {
       const lines = readFileSync(file, 'utf8').split('\n');
       lines[11] = (lines[11] as string).replace('Bob', 'Rob');
       writeFileSync(file, lines.join('\n'));
-      const { code, out } = run({ verify: true });
+      const { code, out } = await run({ verify: true });
       assert.equal(code, 1);
       assert.match(out, /BROKEN at record 12 \(line 12\): the record does not match its hash; 11 records before it verify/);
-      const json = run({ verify: true, format: 'json' });
+      const json = await run({ verify: true, format: 'json' });
       assert.equal(json.code, 1);
       assert.deepEqual(JSON.parse(json.out), { ok: false, records: 11, brokenAt: { seq: 12, line: 12, reason: 'the record does not match its hash' } });
       // A plain report still reports, and warns.
-      assert.match(run({}).out, /WARNING: the hash chain is broken at record 12 \(line 12\)/);
+      assert.match((await run({})).out, /WARNING: the hash chain is broken at record 12 \(line 12\)/);
     });
 
     it('runs as `unlatch-agent report` from the command line', function () {
@@ -222,5 +223,58 @@ describe('unlatch-agent report', () => {
       assert.equal(missing.status, 1);
       assert.match(missing.stderr, /no audit log at/);
     });
+  });
+});
+
+describe('unlatch-agent report: registration coverage output', () => {
+  const coverage: Coverage = {
+    at: '2026-03-08T12:00:00.000Z',
+    eligible: 4,
+    ready: 1,
+    notReady: 3,
+    percentReady: 25,
+    selfRegistered: 1,
+    methods: [
+      { kind: 'email', users: 2 },
+      { kind: 'phone', users: 0 },
+      { kind: 'totp', users: 1 },
+      { kind: 'questions', users: 0 },
+    ],
+    privileged: { eligible: 1, ready: 0 },
+    excluded: { disabled: 2, protected: 1 },
+    notReadyUsers: [
+      { user: '=cmd', privileged: false, has: [] },
+      { user: 'admin.k', privileged: true, has: ['email'] },
+      { user: 'heidi', privileged: false, has: [] },
+    ],
+  };
+  const empty = { ok: true, records: 0 } as const;
+
+  it('prints the counts and names who cannot use self-service yet', () => {
+    const out = formatReport(buildReport([], empty, {}, coverage), 'table');
+    assert.match(out, /Registration coverage of the users in scope \(now, 2026-03-08T12:00:00.000Z\)/);
+    assert.match(out, /^ {2}can pass their checks \(25%\) +1$/m);
+    assert.match(out, /^ {2}privileged: can pass \(of 1\) +0$/m);
+    assert.match(out, /^ {2}admin\.k +email +privileged$/m);
+    assert.match(out, /^ {2}heidi +nothing$/m);
+  });
+
+  it('gives CSV rows per count, per kind and per person (formula-looking names defused)', () => {
+    const rows = formatReport(buildReport([], empty, {}, coverage), 'csv').trimEnd().split('\r\n');
+    for (const row of [
+      'coverage,,eligible,,,,,4',
+      'coverage,,not_ready,,,,,3',
+      'coverage,,on_file,,,totp,,1',
+      'coverage,,not_ready_user,,privileged,email,admin.k,1',
+      "coverage,,not_ready_user,,,,'=cmd,1",
+    ]) {
+      assert.ok(rows.includes(row), row);
+    }
+  });
+
+  it('says why coverage is missing, and leaves it out when not asked for', () => {
+    const missing = formatReport(buildReport([], empty, {}, { error: 'could not read the users in scope: connect ECONNREFUSED' }), 'table');
+    assert.match(missing, /Registration coverage: not available\n {2}could not read the users in scope: connect ECONNREFUSED/);
+    assert.doesNotMatch(formatReport(buildReport([], empty), 'table'), /coverage/i);
   });
 });
