@@ -1,6 +1,7 @@
 /**
  * Which events become audit records, and how: the events that say who did what and how it ended
- * (31001-31010 reset, change and unlock; 31022-31024 gates and blocks). Fields are taken from an
+ * (31001-31010 reset, change and unlock; 31022-31024 gates and blocks; 31060-31062 registration:
+ * who may prove themselves with what is as sensitive as a reset). Fields are taken from an
  * allowlist and checked, so a field an event carries for the operator's log (an SMTP error
  * message, a contact address, …) can never reach the audit log.
  */
@@ -22,11 +23,18 @@ const AUDITED: Partial<Record<EventName, [AuditAction | null, AuditOutcome]>> = 
   GatePassed: ['gate', 'success'],
   GateFailed: ['gate', 'failure'],
   SelfServiceBlocked: ['gate', 'blocked'],
+  RegistrationSignIn: ['registration', 'start'],
+  RegistrationSignInFail: ['registration', 'failure'],
+  RegistrationChanged: ['registration', 'success'],
 };
+
+/** What a registration change was (RegistrationChanged `change`), kept as the record's `reason`. */
+export const REGISTRATION_CHANGES = ['added', 'removed', 'questions', 'questions_removed', 'confirmed'] as const;
 
 export const AUDITED_EVENTS = Object.keys(AUDITED) as EventName[];
 
 const REASONS = new Set<string>([...POLICY_REASONS, 'wrong', 'expired', 'failures', 'resets']);
+const CHANGES = new Set<string>(REGISTRATION_CHANGES);
 const METHOD = /^[a-z][a-z0-9_-]{0,31}$/;
 /** Sessions whose passed gates are remembered until their action ends; beyond this the oldest go. */
 const MAX_TRACKED_SESSIONS = 10_000;
@@ -65,6 +73,21 @@ export class AuditMapper {
         entry.code = 'TOO_MANY_ATTEMPTS';
         const why = str(fields['why']);
         if (why && REASONS.has(why)) entry.reason = why;
+      }
+      return entry;
+    }
+
+    if (action === 'registration') {
+      // Opening a registration takes the current password; a change names what and which method.
+      if (outcome === 'failure') {
+        entry.method = 'password';
+        entry.code = 'INVALID_CREDENTIALS';
+      }
+      if (outcome === 'success') {
+        const change = str(fields['change']);
+        if (change && CHANGES.has(change)) entry.reason = change;
+        const method = str(fields['method']);
+        if (method && METHOD.test(method)) entry.method = method;
       }
       return entry;
     }

@@ -19,7 +19,7 @@ export const GENESIS_HASH = '0'.repeat(64);
 /** Characters of the session id kept: enough to follow one session, as in the relay's logs. */
 export const SID_PREFIX_LENGTH = 6;
 
-export type AuditAction = 'reset' | 'change' | 'unlock' | 'gate' | 'onboarding';
+export type AuditAction = 'reset' | 'change' | 'unlock' | 'gate' | 'registration' | 'onboarding';
 export type AuditOutcome = 'start' | 'success' | 'failure' | 'blocked';
 
 /** What the writer is given; it adds seq, time, prevHash and hash. */
@@ -32,7 +32,10 @@ export interface AuditEntry {
   outcome: AuditOutcome;
   /** Stable error code (protocol/errors.ts) of a failure, or TOO_MANY_ATTEMPTS for a block. */
   code?: string;
-  /** Finer reason: policy rule broken, "wrong"/"expired" for a gate, "failures"/"resets" for a block. */
+  /**
+   * Finer reason: policy rule broken, "wrong"/"expired" for a gate, "failures"/"resets" for a
+   * block, what a registration change was ("added", "removed", "questions", …).
+   */
   reason?: string;
   /** How the person proved who they are: gate methods ("email", "email+sms"), or "password" for a change. */
   method?: string;

@@ -1,6 +1,6 @@
 /**
  * `unlatch-agent report`: what the audit log says happened in a period — resets, changes and
- * unlocks, failures by reason and by method, blocked users — and how many of the people in scope
+ * unlocks, failures by reason and by method, registration changes, blocked users — and how many of the people in scope
  * could use self-service today (registration coverage), as a terminal table, JSON or CSV; and
  * `--verify`, which checks the hash chain.
  */
@@ -37,6 +37,13 @@ export interface AuditReport {
     /** Both at once: by action, code, reason and method. */
     detail: { action: string; code: string; reason: string | null; method: string | null; count: number }[];
   };
+  /** People opening their registration (with their password), and what they changed. */
+  registration: {
+    signIns: number;
+    failedSignIns: number;
+    /** By change (added, removed, questions, questions_removed, confirmed) and method. */
+    changes: { change: string; method: string | null; count: number }[];
+  };
   /** People whose self-service was blocked (too many failures or resets). */
   blocked: { user: string | null; why: string | null; times: number; last: string }[];
   /** The hash chain of the whole file (not only the period). */
@@ -67,6 +74,8 @@ export function buildReport(
   const byMethod = new Map<string, AuditReport['failures']['byMethod'][number]>();
   const detail = new Map<string, AuditReport['failures']['detail'][number]>();
   const blocked = new Map<string, AuditReport['blocked'][number]>();
+  const registration: AuditReport['registration'] = { signIns: 0, failedSignIns: 0, changes: [] };
+  const changes = new Map<string, AuditReport['registration']['changes'][number]>();
 
   for (const r of inPeriod) {
     if (isReportAction(r.action)) {
@@ -79,6 +88,14 @@ export function buildReport(
       const g = bump(gates, r.method, () => ({ method: r.method as string, passed: 0, failed: 0 }));
       if (r.outcome === 'success') g.passed++;
       else g.failed++;
+    }
+    if (r.action === 'registration') {
+      if (r.outcome === 'start') registration.signIns++;
+      else if (r.outcome === 'failure') registration.failedSignIns++;
+      else if (r.outcome === 'success') {
+        const change = r.reason ?? 'changed';
+        bump(changes, `${change}|${r.method ?? ''}`, () => ({ change, method: r.method ?? null, count: 0 })).count++;
+      }
     }
     if (r.outcome === 'failure') {
       const code = r.code ?? 'INTERNAL';
@@ -113,6 +130,7 @@ export function buildReport(
       byMethod: byCount([...byMethod.values()], (r) => r.method ?? ''),
       detail: byCount([...detail.values()], (r) => `${r.action} ${r.code} ${r.reason ?? ''} ${r.method ?? ''}`),
     },
+    registration: { ...registration, changes: byCount([...changes.values()], (c) => `${c.change} ${c.method ?? ''}`) },
     blocked: [...blocked.values()].sort((a, b) => b.last.localeCompare(a.last) || (a.user ?? '').localeCompare(b.user ?? '')),
     integrity,
     coverage,
@@ -166,7 +184,8 @@ export const CSV_COLUMNS = ['section', 'action', 'outcome', 'code', 'reason', 'm
 /**
  * One flat table, one row per counted thing, so that a spreadsheet can pivot it any way:
  * `activity` (per action and outcome), `gate` (per method and outcome), `failure` (per action,
- * code, reason and method), `blocked` (per user and reason), `coverage` (eligible, ready,
+ * code, reason and method), `registration` (sign-ins; changes per change in `reason` and
+ * method), `blocked` (per user and reason), `coverage` (eligible, ready,
  * not_ready, self_registered; on_file per kind of check in `method`; one not_ready_user row per
  * person who cannot use self-service yet, what they have on file in `method`).
  */
@@ -183,6 +202,10 @@ function formatCsv(report: AuditReport): string {
     rows.push(['gate', 'gate', 'failure', null, null, g.method, null, g.failed]);
   }
   for (const f of report.failures.detail) rows.push(['failure', f.action, 'failure', f.code, f.reason, f.method, null, f.count]);
+  const reg = report.registration;
+  rows.push(['registration', 'registration', 'start', null, null, null, null, reg.signIns]);
+  rows.push(['registration', 'registration', 'failure', 'INVALID_CREDENTIALS', null, 'password', null, reg.failedSignIns]);
+  for (const c of reg.changes) rows.push(['registration', 'registration', 'success', null, c.change, c.method, null, c.count]);
   for (const b of report.blocked) rows.push(['blocked', 'gate', 'blocked', 'TOO_MANY_ATTEMPTS', b.why, null, b.user, b.times]);
   const c = report.coverage;
   if (c && !('error' in c)) {
@@ -233,6 +256,9 @@ function formatTable(report: AuditReport): string {
   out.push(
     report.failures.byMethod.length ? table(['method', 'count'], report.failures.byMethod.map((f) => [f.method ?? '—', f.count])) : '  none',
   );
+  const reg = report.registration;
+  out.push('', `Registrations: ${reg.signIns} opened, ${reg.failedSignIns} refused (wrong password)`);
+  if (reg.changes.length) out.push(table(['change', 'method', 'count'], reg.changes.map((c) => [c.change, c.method ?? '—', c.count])));
   out.push('', 'Blocked users');
   out.push(
     report.blocked.length

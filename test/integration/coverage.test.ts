@@ -2,7 +2,7 @@
  * Registration coverage in `unlatch-agent report` (run as a real command against the running
  * agent's config, store and the Samba DC): who in scope could prove who they are today, and
  * who could not — and the numbers move when real people register through client → relay →
- * agent.
+ * agent; the registrations themselves are in the audit log.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -28,13 +28,16 @@ describe('Registration coverage in `unlatch-agent report`', function () {
 
   const cli = (...args: string[]) =>
     spawnSync(process.execPath, ['--import', 'tsx', 'agent/cli.ts', 'report', '--config', configFile, ...args], { cwd: ROOT, encoding: 'utf8' });
-  const coverage = (): Coverage => {
+  const report = (): AuditReport => {
     const run = cli('--json');
     assert.equal(run.status, 0, run.stderr);
-    const report = JSON.parse(run.stdout) as AuditReport;
-    assert.ok(report.coverage && !('error' in report.coverage), `coverage missing: ${JSON.stringify(report.coverage)}`);
-    return report.coverage;
+    return JSON.parse(run.stdout) as AuditReport;
   };
+  const coverage = (r: AuditReport = report()): Coverage => {
+    assert.ok(r.coverage && !('error' in r.coverage), `coverage missing: ${JSON.stringify(r.coverage)}`);
+    return r.coverage;
+  };
+  const addedTotp = (r: AuditReport) => r.registration.changes.find((c) => c.change === 'added' && c.method === 'totp')?.count ?? 0;
   const notReady = (c: Coverage, sam: string) => c.notReadyUsers.find((u) => u.user === sam);
   const onFile = (c: Coverage, kind: string) => c.methods.find((m) => m.kind === kind)?.users ?? -1;
 
@@ -59,7 +62,8 @@ describe('Registration coverage in `unlatch-agent report`', function () {
     const d = stack.directory;
     const noMail = await d.createUser(d.uniqueName('cov'), { mail: null });
     const admin = await d.createUser(d.uniqueName('cadm'), { pso: true });
-    const before = coverage();
+    const reportBefore = report();
+    const before = coverage(reportBefore);
 
     // Seed users: alice has mail (ready); heidi has no contact data (not ready); erin is disabled
     // and frank protected (counted apart); grace is out of scope (nowhere).
@@ -82,7 +86,11 @@ describe('Registration coverage in `unlatch-agent report`', function () {
       session.close();
     }
 
-    const after = coverage();
+    const reportAfter = report();
+    const after = coverage(reportAfter);
+    // The same registrations, as the audit log tells them.
+    assert.equal(reportAfter.registration.signIns - reportBefore.registration.signIns, 2);
+    assert.equal(addedTotp(reportAfter) - addedTotp(reportBefore), 2);
     assert.equal(notReady(after, noMail.sam), undefined);
     assert.equal(notReady(after, admin.sam), undefined);
     assert.equal(after.eligible, before.eligible);

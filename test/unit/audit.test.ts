@@ -257,6 +257,28 @@ describe('Audit log', () => {
       for (const secret of ['Hunter2!', 'blue', '12345678', 'x@y', SID]) assert.ok(!text.includes(secret), `"${secret}" is in the audit log`);
     });
 
+    it('records registration sign-ins and changes (what and which method, never the contact data)', () => {
+      const log = AuditLog.open(file);
+      const events = new EventLog(createLogger('silent', { write: () => undefined }), auditSink(log));
+      events.emit('RegistrationSignInFail', { sid: SID, user: DN, known: true });
+      events.emit('RegistrationSignIn', { sid: SID, user: DN });
+      events.emit('RegistrationChanged', { sid: SID, user: DN, change: 'added', method: 'sms', phone: '+12025550123' });
+      events.emit('RegistrationChanged', { sid: SID, user: DN, change: 'confirmed' });
+      events.emit('RegistrationChanged', { sid: SID, user: DN, change: 'stolen <script>', method: 'Bad Method!' });
+      log.close();
+
+      const strip = readAudit(file).records.map(({ seq: _s, time: _t, hash: _h, prevHash: _p, ...rest }) => rest);
+      assert.deepEqual(strip, [
+        { event: 31061, name: 'RegistrationSignInFail', action: 'registration', outcome: 'failure', method: 'password', code: 'INVALID_CREDENTIALS', user: DN, known: true, sid: 'Zx9aBc' },
+        { event: 31060, name: 'RegistrationSignIn', action: 'registration', outcome: 'start', user: DN, sid: 'Zx9aBc' },
+        { event: 31062, name: 'RegistrationChanged', action: 'registration', outcome: 'success', reason: 'added', method: 'sms', user: DN, sid: 'Zx9aBc' },
+        { event: 31062, name: 'RegistrationChanged', action: 'registration', outcome: 'success', reason: 'confirmed', user: DN, sid: 'Zx9aBc' },
+        // Values outside the allowlists are left out, not written.
+        { event: 31062, name: 'RegistrationChanged', action: 'registration', outcome: 'success', user: DN, sid: 'Zx9aBc' },
+      ]);
+      assert.ok(!readFileSync(file, 'utf8').includes('2025550123'));
+    });
+
     it('never lets an audit failure escape the EventLog, and says so in the log', () => {
       const logLines: string[] = [];
       const events = new EventLog(createLogger('debug', { write: (l: string) => void logLines.push(l) }), () => {

@@ -153,7 +153,7 @@ describe('unlatch-agent report', () => {
       const { code, out } = await run({ format: 'json' });
       assert.equal(code, 0);
       const r = JSON.parse(out) as AuditReport;
-      assert.deepEqual(Object.keys(r).sort(), ['activity', 'blocked', 'coverage', 'failures', 'first', 'gates', 'integrity', 'last', 'period', 'records']);
+      assert.deepEqual(Object.keys(r).sort(), ['activity', 'blocked', 'coverage', 'failures', 'first', 'gates', 'integrity', 'last', 'period', 'records', 'registration']);
       assert.deepEqual(r, JSON.parse(JSON.stringify(report())));
       assert.deepEqual(r.integrity, { ok: true, records: 27 });
     });
@@ -223,6 +223,44 @@ describe('unlatch-agent report', () => {
       assert.equal(missing.status, 1);
       assert.match(missing.stderr, /no audit log at/);
     });
+  });
+});
+
+describe('unlatch-agent report: registrations', () => {
+  it('counts sign-ins, refused sign-ins and changes by kind and method, in every format', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'unlatch-report-reg-'));
+    try {
+      const file = join(dir, 'audit.log');
+      const log = AuditLog.open(file);
+      const events = new EventLog(createLogger('silent', { write: () => undefined }), auditSink(log));
+      const user = 'CN=Heidi,OU=Staff,DC=corp,DC=example';
+      events.emit('RegistrationSignInFail', { sid: 'sid-r1', user, known: true });
+      events.emit('RegistrationSignIn', { sid: 'sid-r2', user });
+      events.emit('RegistrationChanged', { sid: 'sid-r2', user, change: 'added', method: 'totp' });
+      events.emit('RegistrationChanged', { sid: 'sid-r2', user, change: 'added', method: 'sms' });
+      events.emit('RegistrationSignIn', { sid: 'sid-r3', user });
+      events.emit('RegistrationChanged', { sid: 'sid-r3', user, change: 'added', method: 'totp' });
+      events.emit('RegistrationChanged', { sid: 'sid-r3', user, change: 'confirmed' });
+      log.close();
+      const { records, verify } = readAudit(file);
+      const r = buildReport(records, verify);
+      assert.deepEqual(r.registration, {
+        signIns: 2,
+        failedSignIns: 1,
+        changes: [
+          { change: 'added', method: 'totp', count: 2 },
+          { change: 'added', method: 'sms', count: 1 },
+          { change: 'confirmed', method: null, count: 1 },
+        ],
+      });
+      assert.deepEqual(r.failures.byReason, [{ action: 'registration', code: 'INVALID_CREDENTIALS', reason: null, count: 1 }]);
+      assert.match(formatReport(r, 'table'), /Registrations: 2 opened, 1 refused \(wrong password\)\n.*\n {2}added +totp +2$/m);
+      const csv = formatReport(r, 'csv').split('\r\n');
+      assert.ok(csv.includes('registration,registration,start,,,,,2'));
+      assert.ok(csv.includes('registration,registration,success,,added,totp,,2'));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
