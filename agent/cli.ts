@@ -11,16 +11,14 @@ import { ConfigError, loadAgentConfig } from './config.ts';
 import { coverageFromConfig } from './coverage.ts';
 import { doctorExitCode, formatDoctor, runDoctor } from './doctor/index.ts';
 import { remindCommand } from './reminders/command.ts';
-import { EventLog } from './events.ts';
-import { initAgent } from './init.ts';
+import { initCommand } from './init-command.ts';
 import { browserPolicies, regFileBytes } from './policy.ts';
-import { createLogger } from './log.ts';
 import { KeyRing } from './keys.ts';
 
 const USAGE = `Usage: unlatch-agent <command> [options]
 
 Commands:
-  init          create keys, the tenant secret and a config; print the relay entry and the pin
+  init          create keys, the tenant secret and a config (asks in a terminal); print the relay entry and the pin
   run           connect to the relay and serve sessions
   doctor        check the DCs, the service account's rights, the relay, SMTP…; explain what to fix
   remind        send the password-expiry reminders that are due now (the agent does it hourly)
@@ -39,6 +37,11 @@ init options:
   --dir DIR --tenant ID --relay-url wss://… --ldap-url ldaps://… (repeatable) --base-dn DN
   --bind-dn DN --bind-password-file FILE [--ldap-ca-file FILE] [--scope-group DN]
   --smtp-host HOST [--smtp-port 587] --smtp-from ADDRESS [--smtp-ca-file FILE] [--smtp-no-tls] [--force]
+  In a terminal, init asks for every value not given as a flag (the password hidden, into
+  DIR/bind.password, mode 0600), shows a summary and asks before writing; without a terminal
+  the flags not in [brackets] are required.
+  [--interactive]   ask for the optional values too, even when every required flag is given
+  [--no-input]      never ask, even in a terminal: a missing flag is an error, an existing config needs --force
 
 doctor options:
   [--json]      an array of {check, ok, level, title, detail, fix} for monitoring
@@ -73,11 +76,13 @@ async function main(argv: string[]): Promise<number> {
       'ldap-ca-file': { type: 'string' },
       'scope-group': { type: 'string' },
       'smtp-host': { type: 'string' },
-      'smtp-port': { type: 'string', default: '587' },
+      'smtp-port': { type: 'string' },
       'smtp-from': { type: 'string' },
       'smtp-no-tls': { type: 'boolean', default: false },
       'smtp-ca-file': { type: 'string' },
       force: { type: 'boolean', default: false },
+      interactive: { type: 'boolean', default: false },
+      'no-input': { type: 'boolean', default: false },
       out: { type: 'string' },
       'extension-id': { type: 'string' },
       'update-url': { type: 'string' },
@@ -102,40 +107,8 @@ async function main(argv: string[]): Promise<number> {
   }
   const configPath = values.config ?? process.env['UNLATCH_AGENT_CONFIG'] ?? 'agent.yaml';
   switch (command) {
-    case 'init': {
-      const missing = ['dir', 'tenant', 'relay-url', 'ldap-url', 'base-dn', 'bind-dn', 'bind-password-file', 'smtp-host', 'smtp-from'].filter(
-        (k) => values[k as keyof typeof values] === undefined,
-      );
-      if (missing.length) {
-        process.stderr.write(`unlatch-agent init: missing ${missing.map((m) => `--${m}`).join(', ')}\n\n${USAGE}`);
-        return 2;
-      }
-      const result = await initAgent({
-        dir: values.dir as string,
-        tenant: values.tenant as string,
-        relayUrl: values['relay-url'] as string,
-        ldapUrls: values['ldap-url'] as string[],
-        baseDN: values['base-dn'] as string,
-        bindDN: values['bind-dn'] as string,
-        bindPasswordFile: values['bind-password-file'] as string,
-        ldapCaFile: values['ldap-ca-file'],
-        scopeGroupDN: values['scope-group'],
-        smtpHost: values['smtp-host'] as string,
-        smtpPort: Number(values['smtp-port']),
-        smtpFrom: values['smtp-from'] as string,
-        smtpRequireTLS: !values['smtp-no-tls'],
-        smtpCaFile: values['smtp-ca-file'],
-        force: values.force,
-      }, new EventLog(createLogger()));
-      process.stdout.write(
-        `Wrote ${result.configPath}\n\n` +
-          `Relay operator: add this under "tenants:" in the relay config:\n${indent(result.relayEntry)}\n\n` +
-          `Browser policy: pin the agent's signing key:\n  signingKeyPin: ${result.pin}\n\n` +
-          `Ready-to-deploy Chrome, Edge and Firefox policy: unlatch-agent policy --config ${result.configPath} --relay-url <public wss:// URL of the relay>\n` +
-          `Then start the agent: unlatch-agent run --config ${result.configPath}\n`,
-      );
-      return 0;
-    }
+    case 'init':
+      return initCommand(values, USAGE);
     case 'run': {
       const config = loadAgentConfig(configPath);
       const agent = await startAgent(config);
@@ -229,14 +202,6 @@ async function main(argv: string[]): Promise<number> {
       process.stderr.write(`unlatch-agent: unknown command "${command}"\n\n${USAGE}`);
       return 2;
   }
-}
-
-function indent(text: string): string {
-  return text
-    .trimEnd()
-    .split('\n')
-    .map((l) => `  ${l}`)
-    .join('\n');
 }
 
 main(process.argv.slice(2)).then(

@@ -35,6 +35,17 @@ export interface InitResult {
   relayEntry: string;
 }
 
+/**
+ * The service account's password typed in the init dialogue, into a file only the agent's user
+ * can read: the folder is made 0700 (as for the keys) before the 0600 file is written. `file` is
+ * relative to `dir`, as the config then names it.
+ */
+export function writeBindPassword(dir: string, file: string, password: string): void {
+  const abs = resolve(dir);
+  mkdirSync(abs, { recursive: true, mode: 0o700 });
+  writePrivate(resolve(abs, file), password);
+}
+
 /** The relay stores only this, never the secret. */
 export function secretHash(secret: string): string {
   return `sha256:${createHash('sha256').update(secret).digest('base64url')}`;
