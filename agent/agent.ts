@@ -50,6 +50,8 @@ export interface StartAgentOptions {
   now?: () => number;
   /** First look whether reminders are due, after start (default 60 s). */
   remindersFirstRunMs?: number;
+  /** How often to sweep sessions and the store, roll keys when due and pick up changed key files (default 30 s). */
+  housekeepingMs?: number;
 }
 
 export async function startAgent(config: AgentConfig, options: StartAgentOptions = {}): Promise<RunningAgent> {
@@ -172,7 +174,7 @@ export async function startAgent(config: AgentConfig, options: StartAgentOptions
       void keys.reloadIfChanged().then(async (changed) => {
         if (changed) await link?.publishBundle();
       });
-  }, 30_000);
+  }, options.housekeepingMs ?? 30_000);
   housekeeping.unref();
 
   const rc = config.reminders;

@@ -1,5 +1,5 @@
 /**
- * `unlatch-agent <command>`: init, run, doctor, remind, rotate-keys, policy, report. Exit status 0 on success,
+ * `unlatch-agent <command>`: init, run, doctor, remind, rotate-keys, rotate-signing-key, policy, report. Exit status 0 on success,
  * 2 on wrong usage or a bad config, 1 on any other problem; the message says what to fix.
  */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -13,7 +13,10 @@ import { doctorExitCode, formatDoctor, runDoctor } from './doctor/index.ts';
 import { remindCommand } from './reminders/command.ts';
 import { initCommand } from './init-command.ts';
 import { browserPolicies, regFileBytes } from './policy.ts';
-import { KeyRing } from './keys.ts';
+import { EventLog } from './events.ts';
+import { createLogger } from './log.ts';
+import { rotateSigningKey } from './signing-rotation.ts';
+import { keyRingFromConfig } from './wiring.ts';
 
 const USAGE = `Usage: unlatch-agent <command> [options]
 
@@ -23,6 +26,8 @@ Commands:
   doctor        check the DCs, the service account's rights, the relay, SMTP…; explain what to fix
   remind        send the password-expiry reminders that are due now (the agent does it hourly)
   rotate-keys   roll the encryption key now (the previous one stays valid for the grace period)
+  rotate-signing-key [--activate]
+                make the next signing key and print its pin for policy; --activate: switch to it
   policy        print ready-to-deploy browser policy (Chrome/Edge JSON and .reg, Firefox policies.json)
   report        resets, changes, unlocks, failures, blocked users; who in scope can use self-service
 
@@ -95,6 +100,7 @@ async function main(argv: string[]): Promise<number> {
       json: { type: 'boolean', default: false },
       csv: { type: 'boolean', default: false },
       verify: { type: 'boolean', default: false },
+      activate: { type: 'boolean', default: false },
       'no-coverage': { type: 'boolean', default: false },
       'dry-run': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h' },
@@ -141,7 +147,7 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'policy': {
       const config = loadAgentConfig(configPath);
-      const ring = await KeyRing.load({ dir: config.keys.dir, tenant: config.tenant, rotateDays: config.keys.rotateDays, graceDays: config.keys.graceDays });
+      const ring = await keyRingFromConfig(config);
       const branding = {
         ...(values.company ? { companyName: values.company } : {}),
         ...(values['helpdesk-url'] ? { helpdeskUrl: values['helpdesk-url'] } : {}),
@@ -152,6 +158,8 @@ async function main(argv: string[]): Promise<number> {
         relayUrl: values['relay-url'] ?? config.relay.url,
         tenant: config.tenant,
         pin: await ring.pin(),
+        // While a signing-key rollover is prepared, browsers must accept the next key too.
+        nextPin: await ring.nextPin(),
         ...(values['extension-id'] ? { extensionId: values['extension-id'] } : {}),
         ...(values['update-url'] ? { updateUrl: values['update-url'] } : {}),
         ...(Object.keys(branding).length ? { branding } : {}),
@@ -193,10 +201,16 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'rotate-keys': {
       const config = loadAgentConfig(configPath);
-      const ring = await KeyRing.load({ dir: config.keys.dir, tenant: config.tenant, rotateDays: config.keys.rotateDays, graceDays: config.keys.graceDays });
+      const ring = await keyRingFromConfig(config);
       const kid = await ring.rotate();
       process.stdout.write(`New encryption key ${kid}. A running agent picks it up within 30 s, or restart it now.\n`);
       return 0;
+    }
+    case 'rotate-signing-key': {
+      const config = loadAgentConfig(configPath);
+      return rotateSigningKey(await keyRingFromConfig(config), { activate: values.activate, configPath }, new EventLog(createLogger(config.log.level)), (s) =>
+        process.stdout.write(s),
+      );
     }
     default:
       process.stderr.write(`unlatch-agent: unknown command "${command}"\n\n${USAGE}`);

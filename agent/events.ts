@@ -26,6 +26,8 @@ export const EVENTS = {
   RelayAuthFailed: 31032,
   SessionRejected: 31033,
   KeysRotated: 31040,
+  SigningKeyPrepared: 31041,
+  SigningKeyActivated: 31042,
   AgentStarted: 31050,
   AgentStopped: 31051,
   RegistrationSignIn: 31060,

@@ -2,6 +2,11 @@
  * The agent's key ring: the long-lived signing key (pinned by admins) and the rolling
  * RSA-OAEP encryption keys. Stored as JSON files readable only by the agent's user (0600 in a
  * 0700 folder), written atomically so a crash never leaves half a key file.
+ *
+ * The signing key rolls in two steps, so that no browser is ever without a pin that matches:
+ * prepareSigningKey() makes the next key (signing.next.json) while the current one keeps
+ * signing, and its pin goes out in policy as `nextSigningKeyPin`; once policy has reached the
+ * browsers, activateSigningKey() makes it current (the old one is kept, retired, for rollback).
  */
 import { randomUUID } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
@@ -20,6 +25,8 @@ import {
 import type { SignedBundle } from '../protocol/envelope.ts';
 
 const DAY_MS = 86_400_000;
+const SIGNING = 'signing.json';
+const NEXT_SIGNING = 'signing.next.json';
 
 interface StoredSigningKey {
   created: number;
@@ -48,7 +55,7 @@ export class KeyRing {
   private signing!: { key: CryptoKey; spki: Uint8Array<ArrayBuffer> };
   private encryption: Array<StoredEncryptionKey & { key: CryptoKey }> = [];
   private readonly now: () => number;
-  private loadedMtime = 0;
+  private loadedVersion = '';
 
   private constructor(private readonly options: KeyRingOptions) {
     this.now = options.now ?? Date.now;
@@ -59,15 +66,7 @@ export class KeyRing {
     mkdirSync(options.dir, { recursive: true, mode: 0o700 });
     chmodSync(options.dir, 0o700);
     const now = (options.now ?? Date.now)();
-    if (!existsSync(join(options.dir, 'signing.json'))) {
-      const pair = await generateSigningKeyPair();
-      const stored: StoredSigningKey = {
-        created: now,
-        pkcs8: toBase64Url(await exportPkcs8(pair.privateKey)),
-        spki: toBase64Url(await exportSpki(pair.publicKey)),
-      };
-      writePrivate(join(options.dir, 'signing.json'), stored);
-    }
+    if (!existsSync(join(options.dir, SIGNING))) writePrivate(join(options.dir, SIGNING), await newSigningKey(now));
     if (!existsSync(join(options.dir, 'encryption.json'))) {
       writePrivate(join(options.dir, 'encryption.json'), { keys: [await newEncryptionKey(now, options)] });
     }
@@ -82,27 +81,72 @@ export class KeyRing {
 
   async reload(): Promise<void> {
     const dir = this.options.dir;
-    for (const name of ['signing.json', 'encryption.json']) assertPrivate(join(dir, name));
-    const signing = JSON.parse(readFileSync(join(dir, 'signing.json'), 'utf8')) as StoredSigningKey;
+    for (const name of [SIGNING, 'encryption.json']) assertPrivate(join(dir, name));
+    this.loadedVersion = this.filesVersion();
+    const signing = JSON.parse(readFileSync(join(dir, SIGNING), 'utf8')) as StoredSigningKey;
     const spki = fromBase64Url(signing.spki);
     this.signing = { key: await importSigningPrivateKey(fromBase64Url(signing.pkcs8)), spki };
-    this.loadedMtime = statSync(join(dir, 'encryption.json')).mtimeMs;
     const stored = JSON.parse(readFileSync(join(dir, 'encryption.json'), 'utf8')) as { keys: StoredEncryptionKey[] };
     this.encryption = await Promise.all(
       stored.keys.map(async (k) => ({ ...k, key: await importEncryptionPrivateKey(fromBase64Url(k.pkcs8)) })),
     );
   }
 
-  /** Reloads when `unlatch-agent rotate-keys` changed the file under a running agent; true if it did. */
+  /** Reloads when `rotate-keys` or `rotate-signing-key` changed the files under a running agent; true if it did. */
   async reloadIfChanged(): Promise<boolean> {
-    if (statSync(join(this.options.dir, 'encryption.json')).mtimeMs === this.loadedMtime) return false;
+    if (this.filesVersion() === this.loadedVersion) return false;
     await this.reload();
     return true;
+  }
+
+  /**
+   * Changes when either key file is replaced. Both are replaced by rename, which keeps the
+   * moved file's mtime (an activated next key may be older than encryption.json), so the inode
+   * counts too.
+   */
+  private filesVersion(): string {
+    return [SIGNING, 'encryption.json']
+      .map((name) => {
+        const st = statSync(join(this.options.dir, name));
+        return `${st.ino}:${st.mtimeMs}`;
+      })
+      .join('|');
   }
 
   /** base64url SHA-256 of the signing key's SPKI: what admins pin in browser policy. */
   pin(): Promise<string> {
     return signingKeyPin(this.signing.spki);
+  }
+
+  /** The pin of the prepared next signing key, when one is waiting to be activated. */
+  async nextPin(): Promise<string | undefined> {
+    const path = join(this.options.dir, NEXT_SIGNING);
+    if (!existsSync(path)) return undefined;
+    assertPrivate(path);
+    return signingKeyPin(fromBase64Url((JSON.parse(readFileSync(path, 'utf8')) as StoredSigningKey).spki));
+  }
+
+  /** Step 1 of a signing-key rollover: makes the next key (once; again it answers the same) and returns its pin. */
+  async prepareSigningKey(): Promise<string> {
+    const path = join(this.options.dir, NEXT_SIGNING);
+    if (!existsSync(path)) writePrivate(path, await newSigningKey(this.now()));
+    return (await this.nextPin()) as string;
+  }
+
+  /**
+   * Step 2: the prepared key signs from now on. The old key is kept as
+   * signing.retired-<time>.json, so that an admin can roll back by renaming it.
+   */
+  async activateSigningKey(): Promise<{ pin: string; retiredFile: string }> {
+    const dir = this.options.dir;
+    const next = join(dir, NEXT_SIGNING);
+    if (!existsSync(next)) throw new Error('no next signing key: run `unlatch-agent rotate-signing-key` first, and deploy its pin in policy');
+    assertPrivate(next);
+    const retiredFile = join(dir, `signing.retired-${new Date(this.now()).toISOString().replace(/[:.]/g, '-')}.json`);
+    renameSync(join(dir, SIGNING), retiredFile);
+    renameSync(next, join(dir, SIGNING));
+    await this.reload();
+    return { pin: await this.pin(), retiredFile };
   }
 
   /** The newest key (the last one added) that is still valid. */
@@ -154,6 +198,11 @@ export class KeyRing {
     };
     return signBundle(payload, this.signing.key, this.signing.spki);
   }
+}
+
+async function newSigningKey(now: number): Promise<StoredSigningKey> {
+  const pair = await generateSigningKeyPair();
+  return { created: now, pkcs8: toBase64Url(await exportPkcs8(pair.privateKey)), spki: toBase64Url(await exportSpki(pair.publicKey)) };
 }
 
 async function newEncryptionKey(now: number, options: KeyRingOptions): Promise<StoredEncryptionKey> {

@@ -53,6 +53,8 @@ export interface BrowserPolicyInput {
   tenant: string;
   /** The agent's signing-key pin (base64url SHA-256 of its SPKI). */
   pin: string;
+  /** The next signing key's pin, while a rollover is prepared (`unlatch-agent rotate-signing-key`). */
+  nextPin?: string | undefined;
   branding?: Branding;
   detectionRules?: PolicyDetectionRule[];
   /** Offer unlock without reset. Left to the extension's default (true) when undefined. */
@@ -112,8 +114,10 @@ export function browserPolicies(input: BrowserPolicyInput): BrowserPolicies {
   );
   check(TENANT.test(input.tenant), `tenant must be lower-case letters, digits and hyphens (got "${input.tenant}")`);
   check(PIN.test(input.pin), 'pin must be the 43-character base64url signing-key pin from `unlatch-agent init`');
+  check(input.nextPin === undefined || PIN.test(input.nextPin), 'nextPin must be the 43-character pin from `unlatch-agent rotate-signing-key`');
 
   const settings: Record<string, unknown> = { relayUrl: input.relayUrl, tenant: input.tenant, signingKeyPin: input.pin };
+  if (input.nextPin) settings['nextSigningKeyPin'] = input.nextPin;
   if (input.detectionRules?.length) settings['detectionRules'] = input.detectionRules;
   if (input.allowUnlock !== undefined) settings['allowUnlock'] = input.allowUnlock;
   const b = input.branding ?? {};

@@ -10,6 +10,7 @@ import { Directory, type DirectoryOptions } from './directory/index.ts';
 import { domainFromBaseDN, mailDomainOf } from './gates/decoy.ts';
 import type { GateSettings } from './gates/index.ts';
 import { HOUR_MS, type ThrottleLimits } from './gates/throttle.ts';
+import { KeyRing } from './keys.ts';
 
 /** Directory attributes the admin maps to contact data beyond those always read. */
 export function extraAttributes(config: AgentConfig): string[] {
@@ -72,4 +73,10 @@ export function gateSettingsFromConfig(config: AgentConfig): GateSettings {
 export function throttleSettingsFromConfig(config: AgentConfig): ThrottleLimits {
   const g = config.gates;
   return { maxFailuresPerHour: g.maxFailuresPerHour, maxResetsPerHour: g.maxResetsPerHour, blockMs: g.blockHours * HOUR_MS, maxSendsPerHour: g.maxSendsPerHour };
+}
+
+/** The agent's key ring as the config places it. */
+export function keyRingFromConfig(config: AgentConfig, now?: () => number): Promise<KeyRing> {
+  const k = config.keys;
+  return KeyRing.load({ dir: k.dir, tenant: config.tenant, rotateDays: k.rotateDays, graceDays: k.graceDays, ...(now ? { now } : {}) });
 }

@@ -64,9 +64,12 @@ export async function signBundle(
  */
 export async function verifyBundle(
   bundle: SignedBundle,
-  expected: { pin: string | undefined; tenant: string; now?: number },
+  expected: { pin: string | readonly (string | undefined)[] | undefined; tenant: string; now?: number },
 ): Promise<VerifiedKey[]> {
-  if (!expected.pin) {
+  // Several pins while a signing key rolls over: the current one and the next (policy's
+  // nextSigningKeyPin). Pins are public fingerprints, so a plain comparison is fine.
+  const pins = (Array.isArray(expected.pin) ? expected.pin : [expected.pin]).filter((p): p is string => typeof p === 'string' && p.length > 0);
+  if (pins.length === 0) {
     throw new BundleError('KEY_PIN_MISSING', 'No signing-key pin is configured; the administrator must deploy the agent\'s pin in policy.');
   }
   let signingSpki: Uint8Array<ArrayBuffer>;
@@ -79,7 +82,7 @@ export async function verifyBundle(
   } catch {
     throw new BundleError('BUNDLE_INVALID', 'The agent\'s key bundle is malformed.');
   }
-  if ((await signingKeyPin(signingSpki)) !== expected.pin) {
+  if (!pins.includes(await signingKeyPin(signingSpki))) {
     throw new BundleError(
       'KEY_PIN_MISMATCH',
       'The agent\'s signing key does not match the pinned key in policy; the extension refuses to talk to it.',

@@ -29,8 +29,11 @@ export interface ClientOptions {
   /** ws:// or wss:// base URL of the relay, e.g. wss://relay.example.com */
   relayUrl: string;
   tenant: string;
-  /** base64url SHA-256 of the agent's signing key SPKI, from admin policy. */
-  pin: string | undefined;
+  /**
+   * base64url SHA-256 of the agent's signing key SPKI, from admin policy; during a signing-key
+   * rollover, the current and the next pin (either is accepted).
+   */
+  pin: string | readonly (string | undefined)[] | undefined;
   /** Defaults to the global WebSocket (browsers); Node callers pass one built on `ws`. */
   connect?: WebSocketFactory;
   /** Proof-of-work progress, 0..1, for a visible progress bar. */

@@ -10,7 +10,7 @@
 import browser, { type Runtime } from 'webextension-polyfill';
 import { ClientSession } from '../../protocol/client.ts';
 import { parseBackgroundMessage, resetPageQuery, type BackgroundMessage, type ResetPageParams } from '../lib/messages.ts';
-import { loadSettings, missingRequired, type StorageLike } from '../lib/settings.ts';
+import { loadSettings, missingRequired, signingKeyPins, type StorageLike } from '../lib/settings.ts';
 
 const storage = browser.storage as unknown as StorageLike;
 
@@ -49,7 +49,7 @@ async function shouldNudge(user: string): Promise<boolean> {
   await session?.set({ [ASKED_KEY]: [...asked, key].slice(-50) }).catch(() => undefined);
   const { settings } = await loadSettings(storage, { attempts: 1 });
   if (missingRequired(settings).length > 0 || !settings.registrationNudge) return false;
-  const client = await ClientSession.open({ relayUrl: settings.relayUrl ?? '', tenant: settings.tenant ?? '', pin: settings.signingKeyPin, timeoutMs: 15_000 });
+  const client = await ClientSession.open({ relayUrl: settings.relayUrl ?? '', tenant: settings.tenant ?? '', pin: signingKeyPins(settings), timeoutMs: 15_000 });
   try {
     const answer = await client.request({ op: 'register.status', user });
     return answer.op === 'register.status' && answer.nudge;

@@ -31,6 +31,8 @@ export interface Settings {
   tenant: string | undefined;
   /** base64url SHA-256 of the agent's signing key SPKI. Required: without it we talk to no one. */
   signingKeyPin: string | undefined;
+  /** The pin of the agent's next signing key, deployed ahead of a signing-key rollover; either pin is accepted. */
+  nextSigningKeyPin: string | undefined;
   /** Admin rules, tried before the built-in ones. Default: none. */
   detectionRules: DetectionRule[];
   /** Offer "unlock only" to locked-out users. Default: true (the agent has the final say). */
@@ -49,6 +51,7 @@ export const SETTING_KEYS: readonly SettingKey[] = [
   'relayUrl',
   'tenant',
   'signingKeyPin',
+  'nextSigningKeyPin',
   'detectionRules',
   'allowUnlock',
   'companyName',
@@ -64,6 +67,7 @@ export const DEFAULT_SETTINGS: Readonly<Settings> = Object.freeze({
   relayUrl: undefined,
   tenant: undefined,
   signingKeyPin: undefined,
+  nextSigningKeyPin: undefined,
   detectionRules: [],
   allowUnlock: true,
   companyName: undefined,
@@ -105,6 +109,10 @@ function text(max: number): Check<string> {
   };
 }
 
+function pin(hint: string): Check<string> {
+  return (v) => (typeof v === 'string' && PIN.test(v.trim()) ? { ok: v.trim() } : { error: hint });
+}
+
 function url(allowed: (u: URL) => boolean, hint: string): Check<string> {
   return (v) => {
     const s = text(2048)(v);
@@ -127,10 +135,8 @@ const CHECKS: { [K in SettingKey]: Check<Settings[K]> } = {
   ),
   tenant: (v) =>
     typeof v === 'string' && TENANT.test(v) ? { ok: v } : { error: 'must be lower-case letters, digits and hyphens (1–63), e.g. acme' },
-  signingKeyPin: (v) =>
-    typeof v === 'string' && PIN.test(v.trim())
-      ? { ok: v.trim() }
-      : { error: "must be the 43-character pin printed by 'unlatch-agent policy'" },
+  signingKeyPin: pin("must be the 43-character pin printed by 'unlatch-agent policy'"),
+  nextSigningKeyPin: pin("must be the 43-character next pin printed by 'unlatch-agent rotate-signing-key'"),
   detectionRules: (v) => (Array.isArray(v) ? { ok: v as DetectionRule[] } : { error: 'must be a list of rules' }),
   allowUnlock: (v) => (typeof v === 'boolean' ? { ok: v } : { error: 'must be true or false' }),
   companyName: text(100),
@@ -318,4 +324,9 @@ function pick(raw: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const key of SETTING_KEYS) if (raw[key] !== undefined) out[key] = raw[key];
   return out;
+}
+
+/** The pins a bundle may be signed under: the current one, and the next one during a rollover. */
+export function signingKeyPins(settings: Pick<Settings, 'signingKeyPin' | 'nextSigningKeyPin'>): string[] {
+  return [settings.signingKeyPin, settings.nextSigningKeyPin].filter((p): p is string => p !== undefined);
 }

@@ -3,7 +3,7 @@ import browser from 'webextension-polyfill';
 import { ClientSession } from '../../protocol/client.ts';
 import { UnlatchError } from '../../protocol/errors.ts';
 import type { OpenSession } from '../lib/reset-flow.ts';
-import { loadSettings, type LoadedSettings, type Settings, type StorageLike } from '../lib/settings.ts';
+import { loadSettings, signingKeyPins, type LoadedSettings, type Settings, type StorageLike } from '../lib/settings.ts';
 import { ensureWebCrypto } from './crypto-fallback.ts';
 
 export function readSettings(): Promise<LoadedSettings> {
@@ -19,7 +19,7 @@ export function sessionOpener(settings: Settings): OpenSession {
     return ClientSession.open({
       relayUrl: settings.relayUrl ?? '',
       tenant: settings.tenant ?? '',
-      pin: settings.signingKeyPin,
+      pin: signingKeyPins(settings),
       onProgress,
     });
   };

@@ -1,18 +1,23 @@
 /**
  * Encryption-key rollover: sessions in flight survive a rotation, new sessions use the new key,
- * and a key past its grace period is refused by the agent and skipped by clients.
+ * and a key past its grace period is refused by the agent and skipped by clients. Signing-key
+ * rollover in two steps (next pin in policy, then activate), with the real CLI and a running agent.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { stringify } from 'yaml';
 import { KeyRing } from '../../agent/keys.ts';
+import { parsePolicy } from '../../extension/lib/settings.ts';
 import { verifyBundle } from '../../protocol/bundle.ts';
 import { CryptoError } from '../../protocol/crypto.ts';
 import { expectOp, passEmailGate } from '../support/flows.ts';
 import { startStack, type Stack } from '../support/stack.ts';
 
 const DAY = 86_400_000;
+const ROOT = new URL('../..', import.meta.url);
 
 describe('Key rollover', function () {
   this.timeout(90_000);
@@ -74,5 +79,99 @@ describe('Key rollover', function () {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('Signing-key rollover (`unlatch-agent rotate-signing-key`)', function () {
+  this.timeout(90_000);
+  let stack: Stack;
+  let dir: string;
+  let configFile: string;
+
+  const cli = (...args: string[]) =>
+    spawnSync(process.execPath, ['--import', 'tsx', 'agent/cli.ts', ...args, '--config', configFile], { cwd: ROOT, encoding: 'utf8' });
+  /** The extension's settings from `unlatch-agent policy`, read by the extension's own parser. */
+  const deployedPolicy = () => {
+    const run = cli('policy', '--out', join(dir, 'policy'));
+    assert.equal(run.status, 0, run.stderr);
+    const chrome = JSON.parse(readFileSync(join(dir, 'policy', 'chrome-policy.json'), 'utf8')) as { '3rdparty': { extensions: Record<string, unknown> } };
+    const parsed = parsePolicy(Object.values(chrome['3rdparty'].extensions)[0]);
+    assert.deepEqual(parsed.problems, []);
+    return parsed.settings;
+  };
+  const refused = (pins: string[]) => assert.rejects(stack.openSession({ pin: pins }), { code: 'KEY_PIN_MISMATCH' });
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'unlatch-signing-'));
+    stack = await startStack({ housekeepingMs: 100 });
+    configFile = join(dir, 'agent.yaml');
+    writeFileSync(configFile, stringify(stack.agentConfig), { mode: 0o600 });
+  });
+  after(async () => {
+    await stack?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('prepares the next key for policy, then switches to it with no moment in which a browser holding both pins is refused', async () => {
+    const oldPin = stack.pin;
+    const prepared = cli('rotate-signing-key');
+    assert.equal(prepared.status, 0, prepared.stderr);
+    const nextPin = /nextSigningKeyPin: (\S+)/.exec(prepared.stdout)?.[1] as string;
+    assert.match(nextPin, /^[A-Za-z0-9_-]{43}$/);
+    assert.notEqual(nextPin, oldPin);
+    assert.ok(prepared.stderr.includes('"event":31041'));
+    // Asking again answers the same next key rather than making another.
+    assert.equal(/nextSigningKeyPin: (\S+)/.exec(cli('rotate-signing-key').stdout)?.[1], nextPin);
+
+    // Step 1: policy carries both pins; the agent still signs with the old key.
+    const during = deployedPolicy();
+    assert.equal(during.signingKeyPin, oldPin);
+    assert.equal(during.nextSigningKeyPin, nextPin);
+    const both = [oldPin, nextPin];
+    (await stack.openSession({ pin: both })).close();
+    await refused([nextPin]);
+
+    // A person starts a reset before the switch…
+    const user = await stack.directory.createUser(stack.directory.uniqueName('sigroll'), { state: 'locked' });
+    const inFlight = await stack.openSession({ pin: both });
+    await passEmailGate(inFlight, stack.mail, 'reset', user.sam, user.mail as string);
+
+    // Step 2: activate. The running agent picks the key up and republishes its bundle.
+    const activated = cli('rotate-signing-key', '--activate');
+    assert.equal(activated.status, 0, activated.stderr);
+    assert.match(activated.stdout, new RegExp(`signingKeyPin: ${nextPin}`));
+    assert.ok(activated.stderr.includes('"event":31042'));
+    for (let i = 0; ; i++) {
+      try {
+        (await stack.openSession({ pin: [nextPin] })).close();
+        break;
+      } catch (err) {
+        if (i > 100 || (err as { code?: string }).code !== 'KEY_PIN_MISMATCH') throw err;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
+    (await stack.openSession({ pin: both })).close();
+    await refused([oldPin]);
+
+    // …and finishes it after: the session's keys were agreed when it opened.
+    expectOp(await inFlight.request({ op: 'reset', newPassword: await inFlight.sealPassword('newPassword', 'Signing-Rolled-2026') }), 'done');
+    inFlight.close();
+    assert.equal((await stack.directory.kinit(user.upn, 'Signing-Rolled-2026')).ok, true);
+
+    // Step 3: policy now carries the new pin alone; the old key is kept for a rollback.
+    const afterwards = deployedPolicy();
+    assert.equal(afterwards.signingKeyPin, nextPin);
+    assert.equal(afterwards.nextSigningKeyPin, undefined);
+    const keyDir = stack.agentConfig.keys.dir;
+    const retired = readdirSync(keyDir).filter((f) => f.startsWith('signing.retired-'));
+    assert.equal(retired.length, 1);
+    assert.equal(statSync(join(keyDir, retired[0] as string)).mode & 0o077, 0);
+    assert.ok(!existsSync(join(keyDir, 'signing.next.json')));
+
+    // Activating with nothing prepared says what to do first, and changes nothing.
+    const again = cli('rotate-signing-key', '--activate');
+    assert.equal(again.status, 1);
+    assert.match(again.stderr, /no next signing key: run `unlatch-agent rotate-signing-key` first/);
+    (await stack.openSession({ pin: [nextPin] })).close();
   });
 });

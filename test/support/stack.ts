@@ -42,6 +42,8 @@ export interface StackOptions {
   now?: () => number;
   /** Chromium extension ids whose origin the relay accepts. */
   extensionIds?: string[];
+  /** The agent's housekeeping period (default 30 s): short, for tests that watch key files change. */
+  housekeepingMs?: number;
 }
 
 export interface Stack {
@@ -60,7 +62,7 @@ export interface Stack {
   /** Every line the agent logged, for tests that prove no secret was logged. */
   agentLogs: string[];
   /** Opens a client session the way the extension does. */
-  openSession(options?: { pin?: string | undefined; timeoutMs?: number }): Promise<ClientSession>;
+  openSession(options?: { pin?: string | readonly string[] | undefined; timeoutMs?: number }): Promise<ClientSession>;
   startAgent(): Promise<void>;
   stopAgent(): Promise<void>;
   restartRelay(): Promise<void>;
@@ -157,7 +159,11 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       ClientSession.open({ relayUrl, tenant: TEST_TENANT, pin: 'pin' in o ? o.pin : init.pin, connect, timeoutMs: o.timeoutMs ?? 15_000 }),
     async startAgent() {
       if (stack.agent) return;
-      stack.agent = await startAgent(agentConfig, { logger, ...(options.now ? { now: options.now } : {}) });
+      stack.agent = await startAgent(agentConfig, {
+        logger,
+        ...(options.now ? { now: options.now } : {}),
+        ...(options.housekeepingMs ? { housekeepingMs: options.housekeepingMs } : {}),
+      });
       await stack.agent.link.connected;
     },
     async stopAgent() {

@@ -150,6 +150,17 @@ describe('key bundle', function () {
       await rejectsWith(verifyBundle(await sign(payload()), { pin: flipBit(pin, 0), tenant: TENANT, now: NOW }), 'KEY_PIN_MISMATCH');
     });
 
+    it('during a signing-key rollover accepts a key matching either pin, and no other', async function () {
+      const other = await generateSigningKeyPair();
+      const otherPin = await signingKeyPin(await exportSpki(other.publicKey));
+      const bundle = await sign(payload());
+      assert.equal((await verifyBundle(bundle, { pin: [otherPin, pin], tenant: TENANT, now: NOW })).length, 2);
+      assert.equal((await verifyBundle(bundle, { pin: [pin, undefined], tenant: TENANT, now: NOW })).length, 2);
+      await rejectsWith(verifyBundle(bundle, { pin: [otherPin, flipBit(pin, 0)], tenant: TENANT, now: NOW }), 'KEY_PIN_MISMATCH');
+      await rejectsWith(verifyBundle(bundle, { pin: [], tenant: TENANT, now: NOW }), 'KEY_PIN_MISSING');
+      await rejectsWith(verifyBundle(bundle, { pin: [undefined, ''], tenant: TENANT, now: NOW }), 'KEY_PIN_MISSING');
+    });
+
     it('a bundle the relay signed with its own key → KEY_PIN_MISMATCH', async function () {
       const relay = await generateSigningKeyPair();
       const forged = await signBundle(payload(), relay.privateKey, await exportSpki(relay.publicKey));

@@ -15,14 +15,17 @@ import {
   POLICY_CACHE_KEY,
   RULES_KEY,
   SETTING_KEYS,
+  signingKeyPins,
   type StorageLike,
 } from '../../extension/lib/settings.ts';
 
 const PIN = 'q1Vb3yJ6p3h0mX0b1pWm2ZsF6bq0f5uYq2mH1cVxN0s';
+const NEXT_PIN = 'B'.repeat(43);
 const GOOD = {
   relayUrl: 'wss://relay.corp.example',
   tenant: 'acme',
   signingKeyPin: PIN,
+  nextSigningKeyPin: NEXT_PIN,
   detectionRules: [{ urlPattern: 'https://sso.corp.example/*', textPattern: 'expired', outcome: 'expired', userField: '#user' }],
   allowUnlock: false,
   companyName: 'Acme',
@@ -85,6 +88,18 @@ describe('Settings', () => {
       assert.equal(settings.relayUrl, undefined);
       assert.equal(settings.allowUnlock, true, 'default kept');
       assert.equal(settings.companyName, 'Acme', 'good keys survive');
+    });
+
+    it('takes a next signing-key pin for a rollover; both pins are used, a bad one is refused by name', () => {
+      const { nextSigningKeyPin: _next, ...currentOnly } = GOOD;
+      assert.deepEqual(signingKeyPins(parsePolicy(GOOD).settings), [PIN, NEXT_PIN]);
+      assert.deepEqual(signingKeyPins(parsePolicy(currentOnly).settings), [PIN]);
+      const bad = parsePolicy({ ...GOOD, nextSigningKeyPin: 'short' });
+      assert.deepEqual(bad.problems.map((p) => p.key), ['nextSigningKeyPin']);
+      assert.match(bad.problems[0]?.message ?? '', /rotate-signing-key/);
+      assert.deepEqual(signingKeyPins(bad.settings), [PIN]);
+      // The next pin alone is not a configuration: the current one stays required.
+      assert.deepEqual(missingRequired(parsePolicy({ ...GOOD, signingKeyPin: undefined }).settings), ['signingKeyPin']);
     });
 
     it('accepts ws:// only for loopback relays', () => {

@@ -63,6 +63,15 @@ describe('browserPolicies()', () => {
     assert.deepEqual(parsed.settings.detectionRules, INPUT.detectionRules);
   });
 
+  it('carries the next signing-key pin while a rollover is prepared, and checks it', () => {
+    const next = 'N'.repeat(43);
+    const during = browserPolicies({ ...INPUT, nextPin: next });
+    assert.equal(during.settings['nextSigningKeyPin'], next);
+    assert.deepEqual(parsePolicy(during.settings).settings.nextSigningKeyPin, next);
+    assert.equal('nextSigningKeyPin' in p.settings, false);
+    assert.throws(() => browserPolicies({ ...INPUT, nextPin: 'short' }), /nextPin must be the 43-character pin/);
+  });
+
   it('writes .reg files for both browsers that carry the same settings, lists as JSON', () => {
     for (const [reg, vendor] of [
       [p.chromeReg, 'Google\\Chrome'],
