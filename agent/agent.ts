@@ -55,7 +55,7 @@ export interface StartAgentOptions {
 }
 
 export async function startAgent(config: AgentConfig, options: StartAgentOptions = {}): Promise<RunningAgent> {
-  const log = options.logger ?? createLogger(config.log.level);
+  const log = options.logger ?? createLogger(config.log.level, undefined, config.log.syslog);
   // The gauges read sessions and link (made below) only when scraped.
   const metrics = new AgentMetrics({ sessions: () => sessions.size, relayConnected: () => link?.isOpen ?? false });
   const audit = AuditLog.open(config.audit?.file ?? resolve(config.keys.dir, '..', 'audit.log'), {

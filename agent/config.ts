@@ -234,7 +234,22 @@ export const AgentConfigSchema = z
       })
       .strict()
       .prefault({}),
-    log: z.object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug']).default('info') }).strict().prefault({}),
+    log: z
+      .object({
+        level: z.enum(['fatal', 'error', 'warn', 'info', 'debug']).default('info'),
+        syslog: z
+          .object({
+            host: z.string().min(1).describe('syslog server (a SIEM collector, rsyslog, syslog-ng)'),
+            port: z.number().int().min(1).max(65535).default(514),
+            protocol: z.enum(['udp', 'tcp']).default('udp'),
+            facility: z.number().int().min(0).max(23).default(16).describe('16 = local0 … 23 = local7; 10 = authpriv'),
+          })
+          .strict()
+          .optional()
+          .describe('also send every log line and event as RFC 5424 syslog'),
+      })
+      .strict()
+      .prefault({}),
     audit: z
       .object({ file: z.string().min(1).optional().describe('the audit log; default audit.log beside the keys folder') })
       .strict()
