@@ -2,8 +2,7 @@
  * `unlatch-agent <command>`: init, run, doctor, remind, rotate-keys, rotate-signing-key, policy, report. Exit status 0 on success,
  * 2 on wrong usage or a bad config, 1 on any other problem; the message says what to fix.
  */
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { startAgent } from './agent.ts';
 import { reportCommand } from './audit/report.ts';
@@ -12,7 +11,8 @@ import { coverageFromConfig } from './coverage.ts';
 import { doctorExitCode, formatDoctor, runDoctor } from './doctor/index.ts';
 import { remindCommand } from './reminders/command.ts';
 import { initCommand } from './init-command.ts';
-import { browserPolicies, regFileBytes } from './policy.ts';
+import { browserPolicies } from './policy.ts';
+import { policyFiles, writePolicyFiles } from './policy-files.ts';
 import { EventLog } from './events.ts';
 import { createLogger } from './log.ts';
 import { rotateSigningKey } from './signing-rotation.ts';
@@ -164,24 +164,10 @@ async function main(argv: string[]): Promise<number> {
         ...(values['update-url'] ? { updateUrl: values['update-url'] } : {}),
         ...(Object.keys(branding).length ? { branding } : {}),
       });
-      const files: Array<[string, string | Uint8Array, string]> = [
-        ['chrome-policy.json', policies.chromeJson, 'Chrome on Linux: /etc/opt/chrome/policies/managed/; macOS: a configuration profile'],
-        ['edge-policy.json', policies.edgeJson, 'Edge on Linux: /etc/opt/edge/policies/managed/; macOS: a configuration profile'],
-        ['chrome.reg', regFileBytes(policies.chromeReg), 'Chrome on Windows: import with regedit, or translate to Group Policy preferences'],
-        ['edge.reg', regFileBytes(policies.edgeReg), 'Edge on Windows: as above'],
-        ['firefox-policies.json', policies.firefoxPolicies, 'Firefox: <install dir>/distribution/policies.json (or the Enterprise policy templates)'],
-      ];
       if (values.out) {
-        mkdirSync(values.out, { recursive: true });
-        for (const [name, content, where] of files) {
-          writeFileSync(join(values.out, name), content);
-          process.stdout.write(`${join(values.out, name)}  — ${where}\n`);
-        }
+        for (const f of writePolicyFiles(policies, values.out)) process.stdout.write(`${f.path}  — ${f.where}\n`);
       } else {
-        const text = { 'chrome.reg': policies.chromeReg, 'edge.reg': policies.edgeReg } as Record<string, string>;
-        for (const [name, content, where] of files) {
-          process.stdout.write(`# ${name} — ${where}\n${text[name] ?? content}\n`);
-        }
+        for (const f of policyFiles(policies)) process.stdout.write(`# ${f.name} — ${f.where}\n${f.text}\n`);
       }
       return 0;
     }

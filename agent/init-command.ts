@@ -115,8 +115,17 @@ function printout(result: InitResult): string {
     `Wrote ${result.configPath}\n\n` +
     `Relay operator: add this under "tenants:" in the relay config:\n${indent(result.relayEntry)}\n\n` +
     `Browser policy: pin the agent's signing key:\n  signingKeyPin: ${result.pin}\n\n` +
-    `Ready-to-deploy Chrome, Edge and Firefox policy: unlatch-agent policy --config ${result.configPath} --relay-url <public wss:// URL of the relay>\n` +
+    policyText(result) +
+    `Ready-to-deploy Chrome, Edge and Firefox policy for another relay address: unlatch-agent policy --config ${result.configPath} --relay-url <public wss:// URL of the relay> --out DIR\n` +
     `Then start the agent: unlatch-agent run --config ${result.configPath}\n`
+  );
+}
+
+function policyText(result: InitResult): string {
+  if ('error' in result.policy) return `No browser policy was written: ${result.policy.error}.\n`;
+  return (
+    `Browser policy written to ${result.policy.dir}/ (Chrome and Edge: JSON and .reg; Firefox: policies.json). The extension's settings in it:\n` +
+    `${indent(JSON.stringify(result.policy.settings, null, 2))}\n`
   );
 }
 

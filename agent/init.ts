@@ -8,6 +8,8 @@ import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import type { EventLog } from './events.ts';
 import { KeyRing, writePrivate } from './keys.ts';
+import { browserPolicies, PolicyInputError } from './policy.ts';
+import { writePolicyFiles } from './policy-files.ts';
 
 export interface InitOptions {
   dir: string;
@@ -33,6 +35,11 @@ export interface InitResult {
   pin: string;
   /** The YAML block the relay operator adds under `tenants:`. */
   relayEntry: string;
+  /**
+   * The browser policy (as `unlatch-agent policy` makes it, for the relay URL given), written to
+   * `<dir>/policy/`; or why it could not be made from that URL.
+   */
+  policy: { dir: string; settings: Record<string, unknown> } | { error: string };
 }
 
 /**
@@ -95,5 +102,17 @@ export async function initAgent(o: InitOptions, events?: EventLog): Promise<Init
   const relayEntry = stringify([{ id: o.tenant, secretHash: secretHash(secret) }]);
   const pin = await keys.pin();
   events?.emit('OnboardingEventSuccess', { tenant: o.tenant, config: configPath, pin }, 'Unlatch agent onboarded');
-  return { configPath, pin, relayEntry };
+  return { configPath, pin, relayEntry, policy: writeInitialPolicy(join(dir, 'policy'), o.relayUrl, o.tenant, pin) };
+}
+
+/** Policy for browsers that reach the relay at the URL the agent uses (often the same public wss:// URL). */
+function writeInitialPolicy(dir: string, relayUrl: string, tenant: string, pin: string): InitResult['policy'] {
+  try {
+    const policies = browserPolicies({ relayUrl, tenant, pin });
+    writePolicyFiles(policies, dir);
+    return { dir, settings: policies.settings };
+  } catch (err) {
+    if (err instanceof PolicyInputError) return { error: err.message };
+    throw err;
+  }
 }

@@ -168,7 +168,7 @@ describe('unlatch-agent init in a terminal', function () {
     // The same printout as the flags path, for this folder, secret hash and pin.
     const pin = (text: string) => /signingKeyPin: (\S+)/.exec(text)?.[1] ?? 'none';
     const hash = (text: string) => /secretHash: (\S+)/.exec(text)?.[1] ?? 'none';
-    const expected = flags.stdout.replaceAll(flagsDir, dir).replace(pin(flags.stdout), pin(run.screen)).replace(hash(flags.stdout), hash(run.screen));
+    const expected = flags.stdout.replaceAll(flagsDir, dir).replaceAll(pin(flags.stdout), pin(run.screen)).replace(hash(flags.stdout), hash(run.screen));
     assert.ok(run.screen.includes(expected), `the printout differs from the flags path's:\n${expected}\n---\n${run.screen}`);
     assert.ok(run.screen.includes(`unlatch-agent doctor --config ${join(dir, 'agent.yaml')}`));
   });

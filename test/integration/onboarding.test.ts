@@ -118,5 +118,16 @@ describe('Onboarding: unlatch-agent init → relay entry → run → reset', fun
     assert.ok(reg.toString('utf16le').includes(pin!));
     const firefox = JSON.parse(readFileSync(join(work, 'policy', 'firefox-policies.json'), 'utf8')) as { policies: Record<string, unknown> };
     assert.ok(JSON.stringify(firefox.policies).includes(pin!));
+
+    // init wrote the same policy for the relay URL it was given, and printed its settings.
+    assert.match(init.stdout, new RegExp(`Browser policy written to ${dir}/policy/`));
+    const initial = JSON.parse(readFileSync(join(dir, 'policy', 'chrome-policy.json'), 'utf8')) as Record<string, Record<string, Record<string, unknown>>>;
+    const initialParsed = parsePolicy(initial['3rdparty']!['extensions']![extensionId]);
+    assert.deepEqual(initialParsed.problems, []);
+    assert.deepEqual(
+      { relayUrl: initialParsed.settings.relayUrl, tenant: initialParsed.settings.tenant, signingKeyPin: initialParsed.settings.signingKeyPin },
+      { relayUrl: `ws://127.0.0.1:${port}`, tenant: 'onboard', signingKeyPin: pin },
+    );
+    assert.ok(init.stdout.includes(`"signingKeyPin": "${pin}"`));
   });
 });
