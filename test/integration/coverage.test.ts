@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chownSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
@@ -128,5 +128,22 @@ describe('Registration coverage in `unlatch-agent report`', function () {
     assert.match(report.coverage.error, /127\.0\.0\.1:1/);
     assert.match(dead.stderr, /registration coverage is not available/);
     assert.ok(report.integrity.ok);
+  });
+
+  it("never opens the store as another user than its owner (SQLite would leave files the agent can't write)", function () {
+    if (process.getuid?.() !== 0) this.skip(); // needs root to hand the store to another user; CI runs as root
+    const storeDir = join(dir, 'other-owner');
+    mkdirSync(storeDir);
+    const store = join(storeDir, 'state.db');
+    copyFileSync(stack.agentConfig.store.file as string, store);
+    chownSync(store, 65534, 65534);
+    const otherConfig = join(dir, 'other-owner.yaml');
+    writeFileSync(otherConfig, stringify({ ...stack.agentConfig, store: { ...stack.agentConfig.store, file: store } }), { mode: 0o600 });
+    const run = spawnSync(process.execPath, ['--import', 'tsx', 'agent/cli.ts', 'report', '--config', otherConfig, '--json'], { cwd: ROOT, encoding: 'utf8' });
+    assert.equal(run.status, 0, run.stderr);
+    const report = JSON.parse(run.stdout) as AuditReport;
+    assert.ok(report.coverage && 'error' in report.coverage);
+    assert.match(report.coverage.error, /owned by uid 65534: run the report as the agent's user/);
+    assert.deepEqual(readdirSync(storeDir), ['state.db'], 'the report left files beside the store');
   });
 });
