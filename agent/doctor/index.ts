@@ -20,6 +20,7 @@ import { directoryChecks } from './directory.ts';
 import { relayCheck } from './relay.ts';
 import { smsCheck, smsGateway } from './sms.ts';
 import { smtpCheck } from './smtp.ts';
+import { syslogCheck } from './syslog.ts';
 
 export type { CheckLevel, CheckResult } from './check.ts';
 
@@ -94,7 +95,7 @@ export async function runDoctor(options: DoctorOptions): Promise<CheckResult[]> 
   const notChecked = (check: string, title: string, what: string) => Promise.resolve([skip(check, title, `not checked: ${what} could not be read (see config)`, false)]);
   const cap = timeoutMs * 2;
 
-  const [directory, relay, smtp, sms] = await Promise.all([
+  const [directory, relay, smtp, sms, syslog] = await Promise.all([
     bindPassword === undefined || ldapCa === null
       ? notChecked('directory', 'directory', bindPassword === undefined ? 'directory.bindPassword' : 'directory.caFile')
       : directoryChecks(config, { bindPassword, caPem: ldapCa }, timeoutMs, now),
@@ -109,8 +110,9 @@ export async function runDoctor(options: DoctorOptions): Promise<CheckResult[]> 
     gatewayCa === null
       ? notChecked('sms', 'SMS gateway', 'gates.phone.gateway.caFile')
       : within(cap, smsCheck(gateway, gatewayCa, timeoutMs), () => fail('sms', 'SMS gateway', `no answer within ${cap} ms`, 'allow outbound HTTPS to the gateway')).then((r) => [r]),
+    syslogCheck(config.log.syslog, timeoutMs),
   ]);
-  results.push(...directory, ...relay, ...smtp, ...sms, remindersCheck(config));
+  results.push(...directory, ...relay, ...smtp, ...sms, syslog, remindersCheck(config));
   return results;
 }
 

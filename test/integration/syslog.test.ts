@@ -10,6 +10,7 @@ import { createServer, type AddressInfo, type Server } from 'node:net';
 import { parseAgentConfig } from '../../agent/config.ts';
 import { EventLog } from '../../agent/events.ts';
 import { createLogger } from '../../agent/log.ts';
+import { syslogCheck } from '../../agent/doctor/syslog.ts';
 
 const quiet = { write: () => undefined };
 
@@ -60,6 +61,33 @@ describe('Events to syslog', function () {
     new EventLog(createLogger('info', quiet, config.log.syslog)).emit('KeysRotated', { kid: 'k-2' });
     const line = await waitFor(() => text.split('\n').find((l) => l.includes('"event":31040')));
     assert.match(line, /^<134>1 /); // local0 (16) × 8 + info (6)
+  });
+
+  it('unlatch-agent doctor checks the syslog server: TCP accepts, refused, UDP unconfirmable, unresolvable, not configured', async () => {
+    const listening = (tcp as Server).address() as AddressInfo;
+    const target = (port: number, protocol: 'udp' | 'tcp', host = '127.0.0.1') => ({ host, port, protocol, facility: 16 });
+    const ok = await syslogCheck(target(listening.port, 'tcp'), 2000);
+    assert.equal(ok.level, 'ok', ok.detail);
+    assert.match(ok.detail, new RegExp(`TCP 127\\.0\\.0\\.1:${listening.port} accepts connections`));
+    // A port nobody listens on: named, with the fix.
+    const closed = createServer();
+    closed.listen(0, '127.0.0.1');
+    await once(closed, 'listening');
+    const closedPort = (closed.address() as AddressInfo).port;
+    closed.close();
+    const refused = await syslogCheck(target(closedPort, 'tcp'), 2000);
+    assert.equal(refused.ok, false);
+    assert.match(refused.detail, /connection refused/);
+    assert.match(refused.fix ?? '', /syslog server/);
+    const udpCheck = await syslogCheck(target(514, 'udp'), 2000);
+    assert.equal(udpCheck.level, 'warn');
+    assert.ok(udpCheck.ok);
+    const unresolvable = await syslogCheck(target(514, 'udp', 'no-such-host.invalid'), 2000);
+    assert.equal(unresolvable.ok, false);
+    assert.match(unresolvable.detail, /does not resolve/);
+    const off = await syslogCheck(undefined, 2000);
+    assert.equal(off.level, 'skip');
+    assert.ok(off.ok);
   });
 
   it('refuses a syslog setting it cannot use, naming the key', () => {
