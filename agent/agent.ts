@@ -16,7 +16,7 @@ import { OneTimeCodes } from './gates/codes.ts';
 import { Gates } from './gates/index.ts';
 import { Registrations } from './gates/registration.ts';
 import { HOUR_MS, Throttle } from './gates/throttle.ts';
-import { KeyRing } from './keys.ts';
+import type { KeyRing } from './keys.ts';
 import { RelayLink } from './link.ts';
 import { createLogger, type Logger } from './log.ts';
 import { Notifier } from './notify/index.ts';
@@ -26,7 +26,7 @@ import { AgentMetrics, startMetricsServer } from './metrics.ts';
 import { ReminderScheduler } from './reminders/index.ts';
 import { SessionManager } from './session/manager.ts';
 import { openSqliteStore, StoreKeys, type AgentStore } from './store/index.ts';
-import { directoryFromConfig, gateSettingsFromConfig, throttleSettingsFromConfig, mailDomainFromConfig } from './wiring.ts';
+import { directoryFromConfig, gateSettingsFromConfig, keyRingFromConfig, throttleSettingsFromConfig, mailDomainFromConfig } from './wiring.ts';
 
 export interface RunningAgent {
   link: RelayLink;
@@ -73,7 +73,7 @@ export async function startAgent(config: AgentConfig, options: StartAgentOptions
     }
   });
   const now = options.now ?? Date.now;
-  const keys = await KeyRing.load({ dir: config.keys.dir, tenant: config.tenant, rotateDays: config.keys.rotateDays, graceDays: config.keys.graceDays, now });
+  const keys = await keyRingFromConfig(config, now);
   const directory = directoryFromConfig(config);
   const mailer = createMailer(config.smtp, config.smtp.password ? readSecret(config.smtp.password, 'smtp.password') : undefined);
   const g = config.gates;
