@@ -5,20 +5,17 @@
  * agent; the registrations themselves are in the audit log.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { chownSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chownSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { stringify } from 'yaml';
 import type { AuditReport } from '../../agent/audit/report.ts';
 import { CSV_COLUMNS } from '../../agent/audit/report.ts';
 import type { Coverage } from '../../agent/gates/coverage.ts';
+import { agentFromSource } from '../support/cli.ts';
 import { expectOp } from '../support/flows.ts';
 import { registerStart, registerTotp } from '../support/gates.ts';
 import { sharedDirectory } from '../support/hooks.ts';
 import { startStack, type Stack } from '../support/stack.ts';
-
-const ROOT = new URL('../..', import.meta.url);
 
 describe('Registration coverage in `unlatch-agent report`', function () {
   this.timeout(120_000);
@@ -26,8 +23,7 @@ describe('Registration coverage in `unlatch-agent report`', function () {
   let dir: string;
   let configFile: string;
 
-  const cli = (...args: string[]) =>
-    spawnSync(process.execPath, ['--import', 'tsx', 'agent/cli.ts', 'report', '--config', configFile, ...args], { cwd: ROOT, encoding: 'utf8' });
+  const cli = (...args: string[]) => agentFromSource(['report', '--config', configFile, ...args]);
   const report = (): AuditReport => {
     const run = cli('--json');
     assert.equal(run.status, 0, run.stderr);
@@ -50,8 +46,7 @@ describe('Registration coverage in `unlatch-agent report`', function () {
       },
     });
     // The running agent's own configuration, as the admin's agent.yaml would hold it.
-    configFile = join(dir, 'agent.yaml');
-    writeFileSync(configFile, stringify(stack.agentConfig), { mode: 0o600 });
+    configFile = stack.writeAgentConfig(join(dir, 'agent.yaml'));
   });
   after(async () => {
     await stack?.stop();
@@ -119,9 +114,8 @@ describe('Registration coverage in `unlatch-agent report`', function () {
     assert.equal((JSON.parse(without.stdout) as AuditReport).coverage, null);
 
     // The same config pointing at a DC port nobody listens on.
-    const deadConfig = join(dir, 'dead.yaml');
-    writeFileSync(deadConfig, stringify({ ...stack.agentConfig, directory: { ...stack.agentConfig.directory, urls: ['ldaps://127.0.0.1:1'], timeoutMs: 1000 } }), { mode: 0o600 });
-    const dead = spawnSync(process.execPath, ['--import', 'tsx', 'agent/cli.ts', 'report', '--config', deadConfig, '--json'], { cwd: ROOT, encoding: 'utf8' });
+    const deadConfig = stack.writeAgentConfig(join(dir, 'dead.yaml'), { directory: { urls: ['ldaps://127.0.0.1:1'], timeoutMs: 1000 } });
+    const dead = agentFromSource(['report', '--config', deadConfig, '--json']);
     assert.equal(dead.status, 0, dead.stderr);
     const report = JSON.parse(dead.stdout) as AuditReport;
     assert.ok(report.coverage && 'error' in report.coverage);
@@ -137,9 +131,8 @@ describe('Registration coverage in `unlatch-agent report`', function () {
     const store = join(storeDir, 'state.db');
     copyFileSync(stack.agentConfig.store.file as string, store);
     chownSync(store, 65534, 65534);
-    const otherConfig = join(dir, 'other-owner.yaml');
-    writeFileSync(otherConfig, stringify({ ...stack.agentConfig, store: { ...stack.agentConfig.store, file: store } }), { mode: 0o600 });
-    const run = spawnSync(process.execPath, ['--import', 'tsx', 'agent/cli.ts', 'report', '--config', otherConfig, '--json'], { cwd: ROOT, encoding: 'utf8' });
+    const otherConfig = stack.writeAgentConfig(join(dir, 'other-owner.yaml'), { store: { file: store } });
+    const run = agentFromSource(['report', '--config', otherConfig, '--json']);
     assert.equal(run.status, 0, run.stderr);
     const report = JSON.parse(run.stdout) as AuditReport;
     assert.ok(report.coverage && 'error' in report.coverage);

@@ -9,10 +9,10 @@ import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:chil
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
+// agentBinary gives the process a pipe, not a terminal, for stdin: what a script or CI gives.
+import { agentBinary, ROOT } from '../support/cli.ts';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const PASSWORD = 'Unl4tch-Bind-Pa55!';
 const CTRL_U = '\x15'; // readline: erase the line typed so far
 
@@ -87,11 +87,6 @@ class TerminalRun {
   }
 }
 
-function agentCli(args: string[]): { status: number | null; stdout: string; stderr: string } {
-  // stdin is a pipe here, not a terminal: what a script or CI gives.
-  const r = spawnSync(process.execPath, ['bin/unlatch-agent.js', ...args], { cwd: ROOT, encoding: 'utf8', input: '' });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
 
 function privateFiles(dir: string): string[] {
   return ['tenant.secret', 'agent.yaml', 'bind.password', ...readdirSync(join(dir, 'keys')).filter((f) => f.endsWith('.json')).map((f) => `keys/${f}`)];
@@ -143,7 +138,7 @@ describe('unlatch-agent init in a terminal', function () {
     // The flags path with the same answers, into another folder.
     const flagsDir = join(work, 'flags');
     writeFileSync(join(work, 'bind.secret'), PASSWORD, { mode: 0o600 });
-    const flags = agentCli([
+    const flags = agentBinary([
       'init', '--dir', flagsDir, '--tenant', 'acme', '--relay-url', 'wss://relay.corp.example',
       '--ldap-url', 'ldaps://dc01.corp.example', '--ldap-url', 'ldaps://dc02.corp.example', '--ldap-ca-file', ldapCa,
       '--base-dn', 'DC=corp,DC=example', '--bind-dn', 'CN=svc-unlatch,OU=Service,DC=corp,DC=example',
@@ -197,7 +192,7 @@ describe('unlatch-agent init in a terminal', function () {
 
   it('asks before overwriting an existing config instead of demanding --force; "no" keeps it', async () => {
     const dir = join(work, 'existing');
-    const first = agentCli(['init', '--dir', dir, '--tenant', 'acme', '--relay-url', 'ws://127.0.0.1:1', '--ldap-url', 'ldaps://dc1.corp.example',
+    const first = agentBinary(['init', '--dir', dir, '--tenant', 'acme', '--relay-url', 'ws://127.0.0.1:1', '--ldap-url', 'ldaps://dc1.corp.example',
       '--base-dn', 'DC=corp,DC=example', '--bind-dn', 'CN=svc,DC=corp,DC=example', '--bind-password-file', '/nonexistent', '--smtp-host', 'mail', '--smtp-from', 'it@corp.example']);
     assert.equal(first.status, 0, first.stderr);
     const before = readFileSync(join(dir, 'agent.yaml'), 'utf8');
@@ -218,12 +213,12 @@ describe('unlatch-agent init in a terminal', function () {
   });
 
   it('without a terminal: exactly as before, exit 2 naming the missing flags', () => {
-    const r = agentCli(['init', '--dir', join(work, 'scripted'), '--tenant', 'acme', '--relay-url', 'wss://relay.corp.example']);
+    const r = agentBinary(['init', '--dir', join(work, 'scripted'), '--tenant', 'acme', '--relay-url', 'wss://relay.corp.example']);
     assert.equal(r.status, 2);
     assert.equal(r.stdout, '');
     assert.ok(r.stderr.startsWith('unlatch-agent init: missing --ldap-url, --base-dn, --bind-dn, --bind-password-file, --smtp-host, --smtp-from\n\nUsage: unlatch-agent'), r.stderr);
     assert.equal(existsSync(join(work, 'scripted')), false);
-    const forced = agentCli(['init', '--interactive', '--dir', join(work, 'scripted')]);
+    const forced = agentBinary(['init', '--interactive', '--dir', join(work, 'scripted')]);
     assert.equal(forced.status, 2);
     assert.match(forced.stderr, /--interactive needs a terminal/);
   });

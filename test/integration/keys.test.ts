@@ -4,20 +4,19 @@
  * rollover in two steps (next pin in policy, then activate), with the real CLI and a running agent.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { stringify } from 'yaml';
 import { KeyRing } from '../../agent/keys.ts';
 import { parsePolicy } from '../../extension/lib/settings.ts';
 import { verifyBundle } from '../../protocol/bundle.ts';
 import { CryptoError } from '../../protocol/crypto.ts';
+import { agentFromSource } from '../support/cli.ts';
 import { expectOp, passEmailGate } from '../support/flows.ts';
 import { startStack, type Stack } from '../support/stack.ts';
+import { waitFor } from '../support/wait.ts';
 
 const DAY = 86_400_000;
-const ROOT = new URL('../..', import.meta.url);
 
 describe('Key rollover', function () {
   this.timeout(90_000);
@@ -88,8 +87,7 @@ describe('Signing-key rollover (`unlatch-agent rotate-signing-key`)', function (
   let dir: string;
   let configFile: string;
 
-  const cli = (...args: string[]) =>
-    spawnSync(process.execPath, ['--import', 'tsx', 'agent/cli.ts', ...args, '--config', configFile], { cwd: ROOT, encoding: 'utf8' });
+  const cli = (...args: string[]) => agentFromSource([...args, '--config', configFile]);
   /** The extension's settings from `unlatch-agent policy`, read by the extension's own parser. */
   const deployedPolicy = () => {
     const run = cli('policy', '--out', join(dir, 'policy'));
@@ -104,8 +102,7 @@ describe('Signing-key rollover (`unlatch-agent rotate-signing-key`)', function (
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'unlatch-signing-'));
     stack = await startStack({ housekeepingMs: 100 });
-    configFile = join(dir, 'agent.yaml');
-    writeFileSync(configFile, stringify(stack.agentConfig), { mode: 0o600 });
+    configFile = stack.writeAgentConfig(join(dir, 'agent.yaml'));
   });
   after(async () => {
     await stack?.stop();
@@ -141,15 +138,19 @@ describe('Signing-key rollover (`unlatch-agent rotate-signing-key`)', function (
     assert.equal(activated.status, 0, activated.stderr);
     assert.match(activated.stdout, new RegExp(`signingKeyPin: ${nextPin}`));
     assert.ok(activated.stderr.includes('"event":31042'));
-    for (let i = 0; ; i++) {
-      try {
-        (await stack.openSession({ pin: [nextPin] })).close();
-        break;
-      } catch (err) {
-        if (i > 100 || (err as { code?: string }).code !== 'KEY_PIN_MISMATCH') throw err;
-        await new Promise((r) => setTimeout(r, 50));
-      }
-    }
+    await waitFor(
+      async () => {
+        try {
+          (await stack.openSession({ pin: [nextPin] })).close();
+          return true;
+        } catch (err) {
+          if ((err as { code?: string }).code !== 'KEY_PIN_MISMATCH') throw err;
+          return false;
+        }
+      },
+      5_000,
+      50,
+    );
     (await stack.openSession({ pin: both })).close();
     await refused([oldPin]);
 

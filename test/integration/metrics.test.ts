@@ -14,6 +14,7 @@ import { UnlatchError } from '../../protocol/errors.ts';
 import { solvePow } from '../../protocol/pow.ts';
 import { hashTenantSecret, startRelay, type Relay, type RelayOptions } from '../../relay/index.ts';
 import { scrape } from '../support/prometheus.ts';
+import { waitFor } from '../support/wait.ts';
 
 const ACME_SECRET = randomBytes(32).toString('base64url');
 const OTHER_SECRET = randomBytes(32).toString('base64url');
@@ -69,14 +70,6 @@ class Peer {
   }
   send(frame: unknown): void {
     this.ws.send(JSON.stringify(frame));
-  }
-}
-
-async function waitFor(cond: () => boolean | Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + 5_000;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error('condition not reached');
-    await new Promise((r) => setTimeout(r, 10));
   }
 }
 

@@ -5,28 +5,23 @@
  * accepts.
  */
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
 import { parse as parseYaml } from 'yaml';
 import { parsePolicy } from '../../extension/lib/settings.ts';
 import { ClientSession, type WebSocketLike } from '../../protocol/client.ts';
 import { startRelay, type Relay } from '../../relay/index.ts';
 import type { TestDirectory } from '../support/directory.ts';
+import { agentBinary, ROOT } from '../support/cli.ts';
 import { expectOp, resetPassword } from '../support/flows.ts';
 import { sharedDirectory } from '../support/hooks.ts';
 import { startMailCatcher, type MailCatcher } from '../support/mail.ts';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
-function agentCli(args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, ['bin/unlatch-agent.js', ...args], { cwd: ROOT, encoding: 'utf8' });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
 
 async function freePort(): Promise<number> {
   return new Promise((resolve) => {
@@ -61,7 +56,7 @@ describe('Onboarding: unlatch-agent init → relay entry → run → reset', fun
     writeFileSync(join(work, 'ldap-ca.pem'), directory.caPem);
     const port = await freePort();
     const dir = join(work, 'agent');
-    const init = agentCli([
+    const init = agentBinary([
       'init', '--dir', dir, '--tenant', 'onboard', '--relay-url', `ws://127.0.0.1:${port}`,
       '--ldap-url', directory.ldapsUrl, '--base-dn', directory.baseDN, '--bind-dn', directory.service.dn,
       '--bind-password-file', join(work, 'bind.secret'), '--ldap-ca-file', join(work, 'ldap-ca.pem'),
@@ -104,7 +99,7 @@ describe('Onboarding: unlatch-agent init → relay entry → run → reset', fun
     assert.equal((await directory.kinit(user.upn, 'Onboarded-Reset-2026')).ok, true);
 
     // The browser policy for this tenant: exactly what the extension's settings parser accepts.
-    const policy = agentCli(['policy', '--config', join(dir, 'agent.yaml'), '--relay-url', 'wss://relay.corp.example', '--out', join(work, 'policy')]);
+    const policy = agentBinary(['policy', '--config', join(dir, 'agent.yaml'), '--relay-url', 'wss://relay.corp.example', '--out', join(work, 'policy')]);
     assert.equal(policy.status, 0, policy.stderr);
     const chrome = JSON.parse(readFileSync(join(work, 'policy', 'chrome-policy.json'), 'utf8')) as Record<string, Record<string, Record<string, unknown>>>;
     const [extensionId, settings] = Object.entries(chrome['3rdparty']!['extensions']!)[0]!;

@@ -5,26 +5,17 @@
  * /metrics as a Prometheus server would read them.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readAudit, verifyAudit } from '../../agent/audit/read.ts';
 import type { AuditRecord } from '../../agent/audit/record.ts';
 import type { AuditReport } from '../../agent/audit/report.ts';
+import { agentFromSource } from '../support/cli.ts';
 import { changePassword, expectOp, resetPassword } from '../support/flows.ts';
 import { scrape } from '../support/prometheus.ts';
 import { startStack, type Stack } from '../support/stack.ts';
-
-const ROOT = new URL('../..', import.meta.url);
-
-async function waitFor(cond: () => Promise<boolean> | boolean, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error('condition not reached');
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+import { waitFor } from '../support/wait.ts';
 
 describe('Operations (audit log, report, metrics) end to end', function () {
   this.timeout(120_000);
@@ -35,7 +26,7 @@ describe('Operations (audit log, report, metrics) end to end', function () {
   let relayMetrics: string;
 
   const report = (...args: string[]): AuditReport => {
-    const run = spawnSync(process.execPath, ['--import', 'tsx', 'agent/cli.ts', 'report', '--file', auditFile, '--json', ...args], { cwd: ROOT, encoding: 'utf8' });
+    const run = agentFromSource(['report', '--file', auditFile, '--json', ...args]);
     assert.equal(run.status, 0, run.stderr);
     return JSON.parse(run.stdout) as AuditReport;
   };
@@ -147,7 +138,7 @@ describe('Operations (audit log, report, metrics) end to end', function () {
     assert.equal(delta({ action: 'change', code: 'POLICY_VIOLATION' }), 1);
 
     // `report --verify` agrees the chain is intact after all of it.
-    const verify = spawnSync(process.execPath, ['--import', 'tsx', 'agent/cli.ts', 'report', '--file', auditFile, '--verify'], { cwd: ROOT, encoding: 'utf8' });
+    const verify = agentFromSource(['report', '--file', auditFile, '--verify']);
     assert.equal(verify.status, 0, verify.stdout + verify.stderr);
     assert.match(verify.stdout, /hash chain intact/);
   });

@@ -12,6 +12,7 @@ import { WebSocket, type ClientOptions } from 'ws';
 import type { SignedBundle } from '../../protocol/envelope.ts';
 import { solvePow } from '../../protocol/pow.ts';
 import { ConfigError, hashTenantSecret, parseConfig, startRelay, type FrameDirection, type Relay, type RelayOptions } from '../../relay/index.ts';
+import { waitFor } from '../support/wait.ts';
 
 const ACME_SECRET = randomBytes(32).toString('base64url');
 const OTHER_SECRET = randomBytes(32).toString('base64url');
@@ -123,7 +124,7 @@ async function connectAgent(
   const agent = connectRawAgent(relay, tenant, opts.secret ?? (tenant === 'acme' ? ACME_SECRET : OTHER_SECRET), opts.ws);
   await agent.opened;
   agent.send({ t: 'hello', agent: opts.id ?? `agent-${b64u(4)}`, bundle: opts.bundle ?? bundle(tenant) });
-  await waitFor(() => relay.stats().agents > before);
+  await waitFor(() => relay.stats().agents > before, 3_000, 5);
   if (opts.echo) {
     // Answers every message with the same data, after the test has seen it.
     agent.ws.on('message', (raw) => {
@@ -150,14 +151,6 @@ async function openSession(relay: Relay, tenant = 'acme', options: ClientOptions
   const opened = await client.next();
   assert.equal(opened.t, 'opened', `expected opened, got ${JSON.stringify(opened)}`);
   return { client, opened };
-}
-
-async function waitFor(cond: () => boolean, timeoutMs = 3_000): Promise<void> {
-  const start = Date.now();
-  while (!cond()) {
-    if (Date.now() - start > timeoutMs) throw new Error('condition not reached');
-    await new Promise((r) => setTimeout(r, 5));
-  }
 }
 
 /** Expects a rejected upgrade and returns its HTTP status. */
@@ -317,7 +310,7 @@ describe('Relay', function () {
       assert.deepEqual(await agent.next(), { t: 'msg', sid, data: d2 });
       client.close();
       assert.deepEqual(await agent.next(), { t: 'close', sid });
-      await waitFor(() => relay.stats().sessions === 0);
+      await waitFor(() => relay.stats().sessions === 0, 3_000, 5);
     });
 
     it('closes the client normally when the agent ends the session', async () => {
@@ -357,7 +350,7 @@ describe('Relay', function () {
         track(client);
         client.send({ t: 'msg', data: 'AAAA', kid: 'k', wk: 'AAAA' });
       }
-      await waitFor(() => agents[0]!.frames.length + agents[1]!.frames.length === 4);
+      await waitFor(() => agents[0]!.frames.length + agents[1]!.frames.length === 4, 3_000, 5);
       assert.deepEqual(
         agents.map((a) => a.frames.length),
         [2, 2],
@@ -704,7 +697,7 @@ describe('Relay', function () {
       relay = await startRelay(testOptions({ onFrame: (direction, text) => seen.push({ direction, text }) }));
       track(await connectAgent(relay, { echo: true }));
       await roundTrip(relay);
-      await waitFor(() => seen.some((s) => s.direction === 'to-agent' && s.text.includes('"close"')));
+      await waitFor(() => seen.some((s) => s.direction === 'to-agent' && s.text.includes('"close"')), 3_000, 5);
       const kinds = seen.map((s) => `${s.direction}:${(JSON.parse(s.text) as Frame).t}`);
       for (const k of ['from-agent:hello', 'to-client:pow', 'from-client:open', 'to-client:opened', 'from-client:msg', 'to-agent:msg', 'from-agent:msg', 'to-client:msg', 'to-agent:close']) {
         assert.ok(kinds.includes(k), `${k} in ${kinds.join(' ')}`);

@@ -11,18 +11,9 @@ import { parseAgentConfig } from '../../agent/config.ts';
 import { EventLog } from '../../agent/events.ts';
 import { createLogger } from '../../agent/log.ts';
 import { syslogCheck } from '../../agent/doctor/syslog.ts';
+import { waitFor } from '../support/wait.ts';
 
 const quiet = { write: () => undefined };
-
-async function waitFor<T>(get: () => T | undefined, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = get();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error('nothing arrived at the syslog server');
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 describe('Events to syslog', function () {
   this.timeout(30_000);
@@ -44,7 +35,7 @@ describe('Events to syslog', function () {
     const log = createLogger('info', quiet, config.log.syslog);
     new EventLog(log).emit('PasswordResetSuccess', { sid: 'sid-1', user: 'CN=Alice,DC=corp,DC=example', password: 'Hunter2!secret' });
 
-    const line = await waitFor(() => received.find((m) => m.includes('"event":31002')));
+    const line = await waitFor(() => received.find((m) => m.includes('"event":31002')), 10_000);
     // <PRI>1 TIMESTAMP HOST APP-NAME PROCID …: authpriv (10) × 8 + info (6) = 86.
     assert.match(line, /^<86>1 \d{4}-\d{2}-\d{2}T\S+ \S+ unlatch-agent \d+ /);
     assert.ok(line.includes('"eventName":"PasswordResetSuccess"'));
@@ -59,7 +50,7 @@ describe('Events to syslog', function () {
     await once(tcp, 'listening');
     const config = parseAgentConfig(MINIMAL((tcp.address() as AddressInfo).port, 'tcp', 16));
     new EventLog(createLogger('info', quiet, config.log.syslog)).emit('KeysRotated', { kid: 'k-2' });
-    const line = await waitFor(() => text.split('\n').find((l) => l.includes('"event":31040')));
+    const line = await waitFor(() => text.split('\n').find((l) => l.includes('"event":31040')), 10_000);
     assert.match(line, /^<134>1 /); // local0 (16) × 8 + info (6)
   });
 

@@ -7,6 +7,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import WebSocket from 'ws';
+import { stringify as stringifyYaml } from 'yaml';
 import { startAgent, type RunningAgent } from '../../agent/agent.ts';
 import { loadAgentConfig, parseAgentConfig, type AgentConfig } from '../../agent/config.ts';
 import { initAgent, secretHash } from '../../agent/init.ts';
@@ -59,6 +60,11 @@ export interface Stack {
   agentConfig: AgentConfig;
   /** Folder made by `unlatch-agent init` (config, keys, tenant.secret). */
   agentDir: string;
+  /**
+   * Writes the running agent's config (with `patch` merged in) as the admin's agent.yaml would
+   * hold it, for the `unlatch-agent` commands a test runs beside the agent; returns the path.
+   */
+  writeAgentConfig(path: string, patch?: DeepPartial<AgentConfig>): string;
   /** Every line the agent logged, for tests that prove no secret was logged. */
   agentLogs: string[];
   /** Opens a client session the way the extension does. */
@@ -157,6 +163,10 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     agentLogs,
     openSession: (o = {}) =>
       ClientSession.open({ relayUrl, tenant: TEST_TENANT, pin: 'pin' in o ? o.pin : init.pin, connect, timeoutMs: o.timeoutMs ?? 15_000 }),
+    writeAgentConfig(path, patch) {
+      writeFileSync(path, stringifyYaml(deepMerge(agentConfig, patch ?? {})), { mode: 0o600 });
+      return path;
+    },
     async startAgent() {
       if (stack.agent) return;
       stack.agent = await startAgent(agentConfig, {

@@ -4,7 +4,6 @@
  * and `--verify` naming the first bad record. The command itself is run as a real process too.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,8 +14,8 @@ import { buildReport, CSV_COLUMNS, formatReport, parsePeriodBound, reportCommand
 import type { Coverage } from '../../agent/gates/coverage.ts';
 import { EventLog, type EventFields, type EventName } from '../../agent/events.ts';
 import { createLogger } from '../../agent/log.ts';
+import { agentFromSource } from '../support/cli.ts';
 
-const ROOT = new URL('../..', import.meta.url);
 const DAY = 86_400_000;
 const T0 = Date.UTC(2026, 2, 1, 9); // 2026-03-01T09:00Z
 const ALICE = 'CN=Alice Smith,OU=Staff,DC=corp,DC=example';
@@ -208,8 +207,7 @@ describe('unlatch-agent report', () => {
 
     it('runs as `unlatch-agent report` from the command line', function () {
       this.timeout(30_000);
-      const cli = (...args: string[]) =>
-        spawnSync(process.execPath, ['--import', 'tsx', 'agent/cli.ts', 'report', '--file', file, ...args], { cwd: ROOT, encoding: 'utf8' });
+      const cli = (...args: string[]) => agentFromSource(['report', '--file', file, ...args]);
       const ok = cli('--verify');
       assert.equal(ok.status, 0, ok.stderr);
       const json = cli('--json', '--since', '2026-03-05');
@@ -219,7 +217,7 @@ describe('unlatch-agent report', () => {
       const broken = cli('--verify');
       assert.equal(broken.status, 1);
       assert.match(broken.stdout, /BROKEN at record 3 \(line 3\)/);
-      const missing = spawnSync(process.execPath, ['--import', 'tsx', 'agent/cli.ts', 'report', '--file', join(dir, 'none.log')], { cwd: ROOT, encoding: 'utf8' });
+      const missing = agentFromSource(['report', '--file', join(dir, 'none.log')]);
       assert.equal(missing.status, 1);
       assert.match(missing.stderr, /no audit log at/);
     });
